@@ -1,0 +1,22 @@
+//! The sans-I/O core of gcstream.
+//!
+//! Everything in this crate is a pure function of the bytes and calls it is given: no sockets, no
+//! clocks (time is passed in as epoch milliseconds), no threads and no Python. The asyncio layer in
+//! `python/gcstream` owns I/O; the binding crate `gcstream-py` only converts arguments.
+//!
+//! ```
+//! use gcstream_core::engine::{Engine, EngineConfig};
+//! use gcstream_core::record::Record;
+//!
+//! let mut engine = Engine::new(EngineConfig::default()).unwrap();
+//! let frame = br#"{"topicName":"channel.metadata","eventBody":{"message":"WebSocket Heartbeat"}}"#;
+//! let records = engine.feed(frame, 1_700_000_000_000);
+//! assert!(matches!(&records[0], Record::Control(c) if c.kind == "heartbeat"));
+//! ```
+
+pub mod decode;
+pub mod engine;
+pub mod framing;
+pub mod metrics;
+pub mod record;
+pub mod timefmt;

@@ -1,0 +1,33 @@
+//! PyO3 bindings for `gcstream-core`, built as `gcstream._core`.
+//!
+//! This crate only converts arguments and maps errors; every decision lives in the core.
+//! Users import `gcstream`, never this module.
+
+mod engine;
+mod errors;
+mod framing;
+mod input;
+mod records;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+mod _core {
+    #[pymodule_export]
+    use super::engine::PyEngine;
+    #[pymodule_export]
+    use super::framing::PyFrameAssembler;
+    #[pymodule_export]
+    use super::records::{
+        PyControl, PyConversationUpdate, PyGap, PyParticipant, PyPartial, PyPiiFinding, PyRejected, PyUtterance, PyWord,
+    };
+
+    use pyo3::prelude::*;
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        m.add("build_profile", if cfg!(debug_assertions) { "debug" } else { "release" })?;
+        Ok(())
+    }
+}
