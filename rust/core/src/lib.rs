@@ -18,5 +18,6 @@ pub mod decode;
 pub mod engine;
 pub mod framing;
 pub mod metrics;
+pub mod privacy;
 pub mod record;
 pub mod timefmt;
