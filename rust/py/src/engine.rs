@@ -23,8 +23,8 @@ pub struct PyEngine {
 impl PyEngine {
     #[new]
     #[pyo3(signature = (
-        wire_format = "notifications", *, mode = "message", max_document_bytes = 1 << 20, max_depth = 128,
-        dedup_capacity = 1 << 20, max_conversations = 100_000, conversation_idle_ms = 21_600_000,
+        wire_format = "notifications", *, mode = "message", max_document_bytes = 1_048_576, max_depth = 128,
+        dedup_capacity = 1_048_576, max_conversations = 100_000, conversation_idle_ms = 21_600_000,
     ))]
     fn py_new(
         wire_format: &str,
@@ -48,14 +48,14 @@ impl PyEngine {
         Engine::new(config).map(|inner| Self { inner }).map_err(|e| config_error(&e))
     }
 
-    #[pyo3(signature = (frame, *, received_at_ms))]
+    #[pyo3(signature = (frame, /, *, received_at_ms))]
     fn feed<'py>(&mut self, py: Python<'py>, frame: &Bound<'py, PyAny>, received_at_ms: i64) -> PyResult<Bound<'py, PyList>> {
         let records = with_bytes(frame, |b| self.inner.feed(b, received_at_ms))?;
         records_to_list(py, records)
     }
 
     /// Feed many frames received at the same time; one crossing for the whole batch.
-    #[pyo3(signature = (frames, *, received_at_ms))]
+    #[pyo3(signature = (frames, /, *, received_at_ms))]
     fn feed_many<'py>(&mut self, py: Python<'py>, frames: &Bound<'py, PyAny>, received_at_ms: i64) -> PyResult<Bound<'py, PyList>> {
         let mut records = Vec::new();
         for frame in frames.try_iter()? {
@@ -64,6 +64,7 @@ impl PyEngine {
         records_to_list(py, records)
     }
 
+    #[pyo3(signature = (now_ms, /))]
     fn tick<'py>(&mut self, py: Python<'py>, now_ms: i64) -> PyResult<Bound<'py, PyList>> {
         records_to_list(py, self.inner.tick(now_ms))
     }

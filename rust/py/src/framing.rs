@@ -25,7 +25,7 @@ pub struct PyFrameAssembler {
 #[pymethods]
 impl PyFrameAssembler {
     #[new]
-    #[pyo3(signature = (mode = "stream", *, max_document_bytes = 1 << 20, max_depth = 128))]
+    #[pyo3(signature = (mode = "stream", *, max_document_bytes = 1_048_576, max_depth = 128))]
     fn py_new(mode: &str, max_document_bytes: usize, max_depth: usize) -> PyResult<Self> {
         let parsed = parse_mode(mode).map_err(|e| config_error(&e))?;
         if max_document_bytes == 0 || max_depth == 0 {
@@ -36,6 +36,7 @@ impl PyFrameAssembler {
         Ok(Self { inner, mode: mode.to_owned() })
     }
 
+    #[pyo3(signature = (chunk, /))]
     fn feed<'py>(&mut self, py: Python<'py>, chunk: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
         let mut docs = Vec::new();
         with_bytes(chunk, |b| self.inner.feed(b, &mut |doc| docs.push(PyBytes::new(py, doc))))?;
