@@ -53,11 +53,29 @@ USER_TOPIC: Final = "v2.users.{id}.conversations"
 # Numbers spoken as words
 # --------------------------------------------------------------------------------------------
 
-_ONES: Final = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS: Final = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ONES: Final = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS: Final = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 
 def number_words(n: int) -> list[str]:
@@ -109,19 +127,104 @@ def spoken_digits(digits: str, rng: random.Random) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 COMPANY: Final = "acme industrial supply"
-FIRST_NAMES: Final = (
-    "john mary james patricia robert jennifer michael linda william elizabeth david barbara "
-    "richard susan joseph jessica thomas sarah charles karen daniel nancy matthew lisa anthony "
-    "betty mark sandra steven ashley paul kimberly andrew donna kevin emily brian michelle"
-).split()
-LAST_NAMES: Final = (
-    "smith johnson williams brown jones garcia miller davis rodriguez martinez hernandez lopez "
-    "gonzalez wilson anderson thomas taylor moore jackson martin lee perez thompson white harris "
-    "sanchez clark ramirez lewis robinson walker young allen king wright scott torres nguyen hill"
-).split()
-AGENT_NAMES: Final = (
-    "alex jordan taylor morgan casey riley jamie avery quinn drew sam charlie dana robin lee"
-).split()
+FIRST_NAMES: Final = [
+    "john",
+    "mary",
+    "james",
+    "patricia",
+    "robert",
+    "jennifer",
+    "michael",
+    "linda",
+    "william",
+    "elizabeth",
+    "david",
+    "barbara",
+    "richard",
+    "susan",
+    "joseph",
+    "jessica",
+    "thomas",
+    "sarah",
+    "charles",
+    "karen",
+    "daniel",
+    "nancy",
+    "matthew",
+    "lisa",
+    "anthony",
+    "betty",
+    "mark",
+    "sandra",
+    "steven",
+    "ashley",
+    "paul",
+    "kimberly",
+    "andrew",
+    "donna",
+    "kevin",
+    "emily",
+    "brian",
+    "michelle",
+]
+LAST_NAMES: Final = [
+    "smith",
+    "johnson",
+    "williams",
+    "brown",
+    "jones",
+    "garcia",
+    "miller",
+    "davis",
+    "rodriguez",
+    "martinez",
+    "hernandez",
+    "lopez",
+    "gonzalez",
+    "wilson",
+    "anderson",
+    "thomas",
+    "taylor",
+    "moore",
+    "jackson",
+    "martin",
+    "lee",
+    "perez",
+    "thompson",
+    "white",
+    "harris",
+    "sanchez",
+    "clark",
+    "ramirez",
+    "lewis",
+    "robinson",
+    "walker",
+    "young",
+    "allen",
+    "king",
+    "wright",
+    "scott",
+    "torres",
+    "nguyen",
+    "hill",
+]
+AGENT_NAMES: Final = [
+    "alex",
+    "jordan",
+    "taylor",
+    "morgan",
+    "casey",
+    "riley",
+    "jamie",
+    "avery",
+    "quinn",
+    "drew",
+    "sam",
+    "charlie",
+    "dana",
+    "robin",
+    "lee",
+]
 MAIL_DOMAINS: Final = ("gmail", "yahoo", "outlook", "hotmail", "icloud", "aol")
 PRODUCTS: Final = (
     "safety gloves",
@@ -296,6 +399,8 @@ class Emission:
     utterances: tuple[Utterance, ...] = ()
     status: str | None = None  # SESSION_ONGOING / SESSION_ENDED for status messages
     phase: str | None = None  # "start" / "end" for discovery
+    wire: bytes = b""  # the framed payload, filled in once when first published
+    also: tuple[tuple[str, bytes], ...] = ()  # more (topic, payload) pairs published with it
 
 
 @dataclass(slots=True)
@@ -453,9 +558,7 @@ class ConversationFactory:
             raw_count = sum(len(s.raw) for s in segments)
             dur = sum(rng.randrange(180, 420) for _ in range(raw_count)) + rng.randrange(0, 300)
             offset = cursor
-            utt = _render_utterance(
-                rng, conv, speaker, segments, offset, max(dur, 240), dialect
-            )
+            utt = _render_utterance(rng, conv, speaker, segments, offset, max(dur, 240), dialect)
             conv.utterances.append(utt)
             gap = rng.randrange(150, 1600)
             if rng.random() < 0.3:  # talk-over: next turn starts before this one ends
@@ -468,7 +571,8 @@ class ConversationFactory:
             u.session_start_ms = conv.session_start_ms
         mark_split_parts(conv)
         last_end = max((u.end_ms for u in conv.utterances), default=0)
-        conv.end_ms = session_lead_ms + last_end + rng.randrange(1500, 4000)
+        last_emit = max((u.emit_ms for u in conv.utterances), default=0)
+        conv.end_ms = max(session_lead_ms + last_end + rng.randrange(1500, 4000), last_emit + 100)
         self._schedule(rng, conv, session_lead_ms)
         return conv
 
@@ -499,9 +603,7 @@ class ConversationFactory:
             ems.append(self._transcription(conv, group))
             i += len(group)
         final_status_ms = conv.end_ms + rng.randrange(200, 1500)
-        ems.append(
-            self._status(conv, final_status_ms, conv.end_ms - lead_ms, "SESSION_ENDED", None)
-        )
+        ems.append(self._status(conv, final_status_ms, conv.end_ms - lead_ms, "SESSION_ENDED", None))
         ems.append(self._discovery(conv, conv.end_ms, "end"))
         ems.sort(key=lambda e: e.at_ms)
         conv.emissions = ems
@@ -531,9 +633,7 @@ class ConversationFactory:
         body = self._body_head(conv, at)
         body["transcripts"] = [u.result() for u in group]
         body["status"] = {"offsetMs": max(u.end_ms for u in group), "status": "SESSION_ONGOING"}
-        return Emission(
-            at, "transcription", conv.topic, self._envelope(conv, conv.topic, body), tuple(group)
-        )
+        return Emission(at, "transcription", conv.topic, self._envelope(conv, conv.topic, body), tuple(group))
 
     def _status(
         self,
@@ -547,22 +647,16 @@ class ConversationFactory:
         if transcripts is not None:
             body["transcripts"] = transcripts
         body["status"] = {"offsetMs": max(0, offset_ms), "status": status}
-        return Emission(
-            at, "status", conv.topic, self._envelope(conv, conv.topic, body), status=status
-        )
+        return Emission(at, "status", conv.topic, self._envelope(conv, conv.topic, body), status=status)
 
     def _discovery(self, conv: Conversation, at: int, phase: str) -> Emission:
         # One emission carries the queue-topic payload; the user-topic one is rendered on demand
         # from the same conversation (see discovery_payload).
         topic = QUEUE_TOPIC.format(id=conv.queue_id)
         payload = self._envelope(conv, topic, discovery_body(conv, at, phase, queue=True))
-        return Emission(at, "discovery", topic, payload, phase=phase)
-
-    def user_discovery_payload(self, conv: Conversation, em: Emission) -> tuple[str, bytes]:
-        """Return the ``v2.users.{id}.conversations`` topic and payload for a discovery emission."""
-        topic = USER_TOPIC.format(id=conv.user_id)
-        body = discovery_body(conv, em.at_ms, em.phase or "start", queue=False)
-        return topic, self._envelope(conv, topic, body)
+        user_topic = USER_TOPIC.format(id=conv.user_id)
+        user_payload = self._envelope(conv, user_topic, discovery_body(conv, at, phase, queue=False))
+        return Emission(at, "discovery", topic, payload, phase=phase, also=((user_topic, user_payload),))
 
 
 def discovery_body(conv: Conversation, at_ms: int, phase: str, *, queue: bool) -> dict[str, Any]:
@@ -718,7 +812,12 @@ class _Script:
 
     def name_segment(self) -> Segment:
         letters = list(self.last)
-        return Segment([self.last, *letters], [self.last.title(), *[c.upper() for c in letters]], "person_name", self.last)
+        return Segment(
+            [self.last, *letters],
+            [self.last.title(), *[c.upper() for c in letters]],
+            "person_name",
+            self.last,
+        )
 
     # Decoys (not PII) ------------------------------------------------------------------
 
@@ -728,7 +827,7 @@ class _Script:
 
     def amount(self) -> Segment:
         dollars, cents = self.rng.randrange(5, 2000), self.rng.randrange(0, 100)
-        raw = number_words(dollars) + ["dollars"]
+        raw = [*number_words(dollars), "dollars"]
         if cents:
             raw += ["and", *number_words(cents), "cents"]
         return Segment(raw, [f"${dollars:,}.{cents:02d}"])
@@ -774,10 +873,14 @@ class _Script:
         rng = self.rng
         t: list[_Turn] = []
         a, c = "agent", "customer"
-        t.append((a, [_plain(f"thank you for calling {COMPANY} my name is {self.agent} how can i help you today")]))
+        t.append(
+            (a, [_plain(f"thank you for calling {COMPANY} my name is {self.agent} how can i help you today")])
+        )
         t.append((c, self.filler(c, self.target_words() + 2)))
         t.append((a, [_plain("sure i can help with that can i have your first and last name please")]))
-        t.append((c, [_plain(f"yeah it is {self.first} {self.last}"), _plain("that is"), self.name_segment()]))
+        t.append(
+            (c, [_plain(f"yeah it is {self.first} {self.last}"), _plain("that is"), self.name_segment()])
+        )
         # Verification: phone, then e-mail or SSN; the agent reads values back (INTERNAL PII).
         phone = self.phone()
         t.append((a, [_plain("thank you and what is the best phone number to reach you")]))
@@ -795,7 +898,16 @@ class _Script:
                 t.append((c, [Segment(spoken[at:], ["@" + domain], "email", email, gid)]))
             else:
                 t.append((c, [_plain("sure it is"), Segment(spoken, [email], "email", email)]))
-            t.append((a, [_plain("okay so i have"), Segment(list(spoken), [email], "email", email), _plain("perfect")]))
+            t.append(
+                (
+                    a,
+                    [
+                        _plain("okay so i have"),
+                        Segment(list(spoken), [email], "email", email),
+                        _plain("perfect"),
+                    ],
+                )
+            )
         if rng.random() < 0.3:
             ssn = self.ssn()
             t.append((a, [_plain("for verification can you give me your social security number")]))
@@ -830,7 +942,7 @@ class _Script:
         return t
 
 
-def _render_utterance(
+def _render_utterance(  # noqa: PLR0917 - private helper, called once
     rng: random.Random,
     conv: Conversation,
     speaker: str,
@@ -863,8 +975,10 @@ def _render_utterance(
         seg_end = seg_spans[-1][0] + seg_spans[-1][1]
         m = len(s.decorated)
         if m == k:
-            for (st, du), tok, w in zip(seg_spans, s.decorated, words[wi : wi + k], strict=True):
-                decorated.append({"confidence": w["confidence"], "offsetMs": st, "durationMs": du, "word": tok})
+            for (st, du), tok, raw_word in zip(seg_spans, s.decorated, words[wi : wi + k], strict=True):
+                decorated.append(
+                    {"confidence": raw_word["confidence"], "offsetMs": st, "durationMs": du, "word": tok}
+                )
         else:
             step = (seg_end - seg_start) / m
             for j, tok in enumerate(s.decorated):

@@ -52,18 +52,13 @@ class SocketStats:
     bytes_sent: int = 0
     writer_blocked_count: int = 0
     writer_blocked_s: float = 0.0
+    writer_blocked_now: bool = False
     max_backlog_frames: int = 0
     frames_received: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-able snapshot."""
         return {k: getattr(self, k) for k in self.__slots__}
-
-
-@dataclass(slots=True)
-class _Item:
-    wire: bytes
-    is_message: bool
 
 
 class SocketSession:
@@ -73,7 +68,7 @@ class SocketSession:
         ws: The prepared aiohttp WebSocket response.
         request: Its request (for the transport and protocol).
         stats: Where the counters go.
-        on_blocked: Called with the seconds spent blocked after each blocked write.
+        on_blocked: Called with ``(1, 0.0)`` when a write blocks and ``(0, seconds)`` when it resumes.
     """
 
     def __init__(
@@ -81,12 +76,13 @@ class SocketSession:
         ws: web.WebSocketResponse,
         request: web.Request,
         stats: SocketStats,
-        on_blocked: Callable[[float], None] | None = None,
+        on_blocked: Callable[[int, float], None] | None = None,
     ) -> None:
         self.ws = ws
         self.request = request
         self.stats = stats
-        self.pending: list[_Item] = []
+        self.pending: list[bytes] = []
+        self._pending_messages = 0
         self.closed = False
         self.stall_until = 0.0
         self._wake = asyncio.Event()
@@ -110,12 +106,14 @@ class SocketSession:
         """Queue an already framed payload; ``is_message`` counts it as a data message."""
         if self.closed:
             return
-        self.pending.append(_Item(wire, is_message))
-        n = len(self.pending)
-        if n > self.stats.max_backlog_frames:
-            self.stats.max_backlog_frames = n
-        self._drained.clear()
-        self._wake.set()
+        pending = self.pending
+        if not pending:
+            self._drained.clear()
+            self._wake.set()
+        pending.append(wire)
+        if is_message:
+            self._pending_messages += 1
+        self.stats.max_backlog_frames = max(self.stats.max_backlog_frames, len(pending))
 
     @property
     def backlog(self) -> int:
@@ -156,22 +154,31 @@ class SocketSession:
                     self._drained.set()
                     continue
                 batch, self.pending = self.pending, []
+                messages, self._pending_messages = self._pending_messages, 0
                 if transport is None or transport.is_closing():
                     break
-                data = b"".join(i.wire for i in batch)
+                data = b"".join(batch)
                 transport.write(data)
                 st = self.stats
                 st.frames_sent += len(batch)
-                st.messages_sent += sum(1 for i in batch if i.is_message)
+                st.messages_sent += messages
                 st.bytes_sent += len(data)
                 if transport.get_write_buffer_size() > TRANSPORT_HIGH_WATER:
+                    # The client is not reading fast enough: count the block as it starts, so a
+                    # test can see it while the client is still paused.
                     t0 = time.monotonic()
-                    await self._drain()
-                    waited = time.monotonic() - t0
                     st.writer_blocked_count += 1
-                    st.writer_blocked_s += waited
+                    st.writer_blocked_now = True
                     if self._on_blocked is not None:
-                        self._on_blocked(waited)
+                        self._on_blocked(1, 0.0)
+                    try:
+                        await self._drain()
+                    finally:
+                        waited = time.monotonic() - t0
+                        st.writer_blocked_now = False
+                        st.writer_blocked_s += waited
+                        if self._on_blocked is not None:
+                            self._on_blocked(0, waited)
                 if not self.pending:
                     self._drained.set()
         except (ConnectionError, RuntimeError):
@@ -211,6 +218,7 @@ class SocketSession:
 
     def _finish(self) -> None:
         self.pending = []
+        self._pending_messages = 0
         self._drained.set()
         if self._task is not None and not self._task.done():
             self._task.cancel()

@@ -1,0 +1,1 @@
+"""Tests of the local Genesys Cloud simulator."""

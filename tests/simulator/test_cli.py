@@ -1,0 +1,74 @@
+"""``python -m gcstream.simulator`` (= ``gcstream simulate``): URL first, runs until SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+from gcstream.simulator import cli
+
+from .conftest import Client
+
+
+def test_add_arguments_and_bad_faults(capsys: pytest.CaptureFixture[str]) -> None:
+    p = argparse.ArgumentParser()
+    cli.add_arguments(p)
+    args = p.parse_args(["--seed", "3", "--faults", "bogus"])
+    assert cli.run(args) == 2
+    assert "unknown fault" in capsys.readouterr().err
+    cfg = cli.config_from_args(p.parse_args(["--client-id", "a", "--client-secret", "b", "--rate", "5"]))
+    assert cfg.clients[0].client_id == "a"
+    assert cfg.rate == 5
+
+
+async def test_cli_serves_and_writes_ground_truth(tmp_path: Path) -> None:
+    gt = tmp_path / "truth.jsonl"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gcstream.simulator",
+        "--seed",
+        "4",
+        "--time-scale",
+        "60",
+        "--conversation-duration",
+        "30",
+        "--client-id",
+        "me",
+        "--client-secret",
+        "pw",
+        "--ground-truth",
+        str(gt),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(20):
+            url = (await proc.stdout.readline()).decode().strip()
+        assert url.startswith("http://127.0.0.1:")
+        async with aiohttp.ClientSession() as http:
+            await Client(url, http).login("me", "pw")
+        async with asyncio.timeout(20):
+            while not gt.exists() or not gt.read_text().strip():
+                await asyncio.sleep(0.05)
+        rec = json.loads(gt.read_text().splitlines()[0])
+        assert {
+            "conversationId",
+            "communicationId",
+            "utteranceId",
+            "channel",
+            "text",
+            "decoratedText",
+            "pii",
+        } <= set(rec)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(20):
+            assert await proc.wait() == 0

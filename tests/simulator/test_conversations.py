@@ -1,0 +1,133 @@
+"""The conversation generator: determinism, real shapes, sizes, PII, and the official SDK model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from gcstream.simulator.conversations import ConversationFactory, Directory
+from gcstream.simulator.faults import FaultPlan, parse_duration
+
+ANCHOR = 1_774_055_376_019
+
+
+def _convs(seed: int = 1, n: int = 40) -> list[Any]:
+    f = ConversationFactory(seed, Directory.build(seed, 3, 10), 180)
+    return [f.build(i, ANCHOR) for i in range(n)]
+
+
+def test_deterministic_from_seed() -> None:
+    a, b, c = _convs(7, 3), _convs(7, 3), _convs(8, 3)
+    assert [e.payload for x in a for e in x.emissions] == [e.payload for x in b for e in x.emissions]
+    assert a[0].conversation_id != c[0].conversation_id
+
+
+def test_envelopes_have_the_real_shape() -> None:
+    conv = _convs(n=1)[0]
+    msgs = [json.loads(e.payload) for e in conv.emissions if e.topic == conv.topic]
+    for m in msgs:
+        assert list(m) == ["topicName", "version", "eventBody", "metadata"]
+        assert m["version"] == "2"
+        assert m["topicName"] == f"v2.conversations.{conv.conversation_id}.transcription"
+        assert m["metadata"] == {"CorrelationId": conv.correlation_id}
+        b = m["eventBody"]
+        assert b["eventTime"].endswith("Z")
+        assert b["sessionStartTimeMs"] > 2**31
+        assert b["transcriptionStartTimeMs"] < b["sessionStartTimeMs"]
+    first, last = msgs[0]["eventBody"], msgs[-1]["eventBody"]
+    assert "transcripts" not in first
+    assert first["status"]["status"] == "SESSION_ONGOING"
+    assert "transcripts" not in last
+    assert last["status"]["status"] == "SESSION_ENDED"
+    t = next(m for m in msgs if m["eventBody"].get("transcripts"))["eventBody"]["transcripts"][0]
+    assert t["isFinal"] is True
+    assert t["engineProvider"] == "GENESYS"
+    assert len(t["alternatives"]) == 1
+    assert t["channel"] in ("INTERNAL", "EXTERNAL")
+
+
+def test_realistic_traffic_statistics() -> None:
+    convs = _convs(n=60)
+    sizes = sorted(len(e.payload) for c in convs for e in c.emissions if e.kind == "transcription")
+    n = len(sizes)
+    assert 1500 <= sizes[n // 2] <= 2600
+    assert 5000 <= sizes[int(n * 0.99)] <= 13000
+    utts = [u for c in convs for u in c.utterances]
+    assert any(len(u.words) != len(u.decorated_words) for u in utts)
+    assert any(u.text != u.decorated_text for u in utts)
+    assert all(u.text == u.text.lower() and not any(ch.isdigit() for ch in u.text) for u in utts)
+    out_of_order = 0
+    for c in convs:
+        seen = -1
+        for e in c.emissions:
+            for u in e.utterances:
+                out_of_order += u.offset_ms < seen
+                seen = max(seen, u.offset_ms)
+    assert out_of_order > 0
+    for u in utts:  # every utterance is sent after it ended, 1.2-7 s later
+        assert 1200 <= u.emit_ms - (u.session_start_ms - ANCHOR) - u.end_ms <= 7000
+
+
+def test_pii_on_both_channels_spoken_and_written() -> None:
+    utts = [u for c in _convs(n=60) for u in c.utterances]
+    kinds = {(p.kind, u.channel) for u in utts for p in u.pii}
+    for kind in ("credit_card", "phone", "email"):
+        assert (kind, "INTERNAL") in kinds
+        assert (kind, "EXTERNAL") in kinds
+    assert {k for k, _ in kinds} >= {"credit_card", "ssn", "phone", "email", "person_name"}
+    for u in utts:
+        for p in u.pii:
+            assert p.spoken in u.text
+            assert p.written in u.decorated_text
+    split = [p for u in utts for p in u.pii if p.parts > 1]
+    assert split
+    assert all(p.part in (1, 2) for p in split)
+
+
+def test_card_numbers_are_luhn_valid() -> None:
+    cards = {p.value for c in _convs(n=60) for u in c.utterances for p in u.pii if p.kind == "credit_card"}
+    assert cards
+    for card in cards:
+        digits = [int(d) for d in card][::-1]
+        total = sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits))
+        assert total % 10 == 0
+
+
+def test_event_body_matches_official_sdk_model() -> None:
+    pytest.importorskip("PureCloudPlatformClientV2")
+    from PureCloudPlatformClientV2.api_client import ApiClient  # type: ignore[import-untyped]
+
+    api = ApiClient()
+    conv = _convs(n=2)[1]
+    for e in conv.emissions:
+        if e.topic != conv.topic:
+            continue
+        body = json.loads(e.payload)["eventBody"]
+        model = api._ApiClient__deserialize(body, "TranscriptionTopicTranscriptionMessage")
+        back = api.sanitize_for_serialization(model)
+        back["eventTime"] = back["eventTime"].replace("+00:00", "Z")
+        if "eventTime" in body:  # the SDK re-serialises without milliseconds' trailing zeros
+            back["eventTime"] = (
+                body["eventTime"] if back["eventTime"][:19] == body["eventTime"][:19] else back["eventTime"]
+            )
+        assert back == body  # no field lost, no enum replaced by "outdated_sdk_version"
+
+
+def test_fault_spec_grammar() -> None:
+    plan = FaultPlan.parse(
+        "drop:every=30s,dup:p=0.05,malformed:p=0.01,429:burst=20;every=1m,closing:warn=false"
+    )
+    names = [i.name for i in plan.items]
+    assert names == ["drop", "dup", "malformed", "429", "closing"]
+    assert plan.items[0].every == 30
+    assert plan.probability("dup") == 0.05
+    assert plan.items[3].every == 60
+    assert plan.items[3].params == {"burst": "20"}
+    assert plan.items[4].after == 0
+    assert plan.items[4].flag("warn", True) is False
+    assert parse_duration("250ms") == 0.25
+    assert parse_duration("2") == 2
+    for bad in ("explode", "dup:p=2", "drop:every", "stall:bogus=1", "drop:every=-1s"):
+        with pytest.raises(ValueError, match=r"fault|duration|unknown"):
+            FaultPlan.parse(bad)

@@ -1,0 +1,256 @@
+"""The channel WebSocket: heartbeats, ping, socket subscribe, discovery, traffic, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+import pytest
+import websockets
+from gcstream.simulator import Simulator
+from websockets.exceptions import ConnectionClosed
+
+from .conftest import TIMEOUT, Client, SimFactory, recv_json, recv_until
+
+
+async def _setup(sim: Simulator, http: aiohttp.ClientSession) -> tuple[Client, dict[str, Any]]:
+    c = Client(sim.base_url, http)
+    await c.login()
+    return c, await c.channel()
+
+
+async def _recv_forever(ws: websockets.ClientConnection) -> None:
+    async with asyncio.timeout(TIMEOUT):
+        while True:
+            await ws.recv()
+
+
+def _is_transcript(m: Any) -> bool:
+    return isinstance(m, dict) and str(m.get("topicName", "")).endswith(".transcription")
+
+
+async def test_heartbeat_and_pong(make_sim: SimFactory, http: aiohttp.ClientSession) -> None:
+    sim = await make_sim(autostart=False, heartbeat_interval=0.2)
+    _, ch = await _setup(sim, http)
+    async with websockets.connect(ch["connectUri"]) as ws:
+        assert await recv_json(ws, 2) == {
+            "topicName": "channel.metadata",
+            "eventBody": {"message": "WebSocket Heartbeat"},
+        }
+        await ws.send('{"message":"ping"}')
+        pong = await recv_until(ws, lambda m: m["eventBody"]["message"] == "pong", 2)
+        assert pong == {"topicName": "channel.metadata", "eventBody": {"message": "pong"}}
+
+
+async def test_socket_subscribe_ack_and_errors(sim: Simulator, http: aiohttp.ClientSession) -> None:
+    c, ch = await _setup(sim, http)
+    topic = f"v2.routing.queues.{sim.directory.queue_ids[0]}.conversations"
+    async with websockets.connect(ch["connectUri"]) as ws:
+        await ws.send(json.dumps({"message": "subscribe", "topics": [topic], "correlationId": "c1"}))
+        ack = await recv_json(ws)
+        assert ack["result"] == "200"
+        assert ack["status"] == "subscribed"
+        assert ack["correlationId"] == "c1"
+        _, body, _ = await c.call("GET", f"/api/v2/notifications/channels/{ch['id']}/subscriptions")
+        assert [e["id"] for e in body["entities"]] == [topic]
+        await ws.send(json.dumps({"message": "subscribe", "correlationId": "c2"}))
+        err = await recv_json(ws)
+        assert err == {
+            "correlationId": "c2",
+            "topics": [],
+            "result": "400",
+            "status": "error",
+            "message": "Required data missing from subscribe request.",
+        }
+        await ws.send(json.dumps({"message": "unsubscribe", "topics": [topic]}))
+        assert (await recv_json(ws))["status"] == "unsubscribed"
+
+
+async def test_unknown_channel_gets_404(sim: Simulator) -> None:
+    async with websockets.connect(sim.base_url.replace("http", "ws") + "/channels/streaming-0-x") as ws:
+        assert (await recv_json(ws))["result"] == "404"
+        with pytest.raises(ConnectionClosed):
+            async with asyncio.timeout(TIMEOUT):
+                await ws.recv()
+
+
+async def test_second_socket_disconnects_first(sim: Simulator, http: aiohttp.ClientSession) -> None:
+    _, ch = await _setup(sim, http)
+    async with websockets.connect(ch["connectUri"]) as first:
+        await asyncio.sleep(0.05)
+        async with websockets.connect(ch["connectUri"]) as second:
+            msg = await recv_json(first)
+            assert msg["topicName"] == f"v2.system.no_longer_subscribed.{ch['id']}"
+            assert msg["eventBody"]["reason"] == "another_channel_subscribed"
+            with pytest.raises(ConnectionClosed):
+                async with asyncio.timeout(TIMEOUT):
+                    await first.recv()
+            await second.send('{"message":"ping"}')
+            assert (await recv_json(second))["eventBody"]["message"] == "pong"
+    assert sim.stats.sockets_replaced == 1
+
+
+async def test_discover_subscribe_and_receive(make_sim: SimFactory, http: aiohttp.ClientSession) -> None:
+    """A client that only knows the notes finds calls on queue topics and gets their transcripts."""
+    sim = await make_sim(
+        seed=11,
+        time_scale=40,
+        conversations=2,
+        max_conversations=2,
+        conversation_duration=60,
+        autostart=False,
+    )
+    c, ch = await _setup(sim, http)
+    queues = [f"v2.routing.queues.{q}.conversations" for q in sim.directory.queue_ids]
+    assert (await c.subscribe(ch["id"], queues))[0] == 200
+    got: dict[str, dict[str, Any]] = {}
+    ended: set[str] = set()
+    async with websockets.connect(ch["connectUri"], max_size=None) as ws:
+        await asyncio.sleep(0.05)
+        sim.start_traffic()
+        async with asyncio.timeout(30):
+            while len(ended) < 2:
+                msg = json.loads(await ws.recv())
+                topic = msg.get("topicName", "")
+                if ".routing.queues." in topic:
+                    cid = msg["eventBody"]["id"]
+                    states = {call["state"] for p in msg["eventBody"]["participants"] for call in p["calls"]}
+                    if states == {"connected"}:
+                        status, _ = await c.subscribe(
+                            ch["id"], [f"v2.conversations.{cid}.transcription"], method="POST"
+                        )
+                        assert status == 200
+                elif _is_transcript(msg):
+                    body = msg["eventBody"]
+                    assert msg["version"] == "2"
+                    assert "CorrelationId" in msg["metadata"]
+                    for t in body.get("transcripts") or []:
+                        got[t["utteranceId"]] = t
+                    if body["status"]["status"] == "SESSION_ENDED":
+                        ended.add(body["conversationId"])
+    truth = {g["utteranceId"]: g for g in sim.ground_truth}
+    assert got
+    assert set(got) <= set(truth)
+    # Almost everything arrives: only utterances sent before the subscribe can be missed.
+    assert len(got) >= 0.8 * len(truth)
+    for uid, t in got.items():
+        assert t["alternatives"][0]["transcript"] == truth[uid]["text"]
+    assert sim.stats.messages_by_channel[ch["id"]] >= len(got)
+
+
+async def test_drop_and_stall(make_sim: SimFactory, http: aiohttp.ClientSession) -> None:
+    sim = await make_sim(autostart=False, heartbeat_interval=0.05)
+    _, ch = await _setup(sim, http)
+    async with websockets.connect(ch["connectUri"]) as ws:
+        await recv_json(ws, 2)
+        sim.faults.stall(0.5)
+        await asyncio.sleep(0.02)
+        while True:  # drain what was already written before the stall
+            try:
+                async with asyncio.timeout(0.1):
+                    await ws.recv()
+            except TimeoutError:
+                break
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await recv_json(ws, 3)
+        assert loop.time() - t0 > 0.25
+        assert sim.faults.drop_sockets() == 1
+        with pytest.raises(ConnectionClosed) as exc:
+            await _recv_forever(ws)
+        assert exc.value.rcvd is None  # no close frame: an abnormal closure (1006)
+    assert sim.stats.sockets_dropped == 1
+
+
+async def test_socket_closing_with_and_without_warning(sim: Simulator, http: aiohttp.ClientSession) -> None:
+    _, ch = await _setup(sim, http)
+    async with websockets.connect(ch["connectUri"]) as ws:
+        await asyncio.sleep(0.05)
+        assert sim.faults.socket_closing(warn=True, grace=0.3) == 1
+        msg = await recv_json(ws)
+        assert msg["topicName"] == "v2.system.socket_closing"
+        # The channel survives: a new socket to it takes over.
+        async with websockets.connect(ch["connectUri"]) as ws2:
+            await ws2.send('{"message":"ping"}')
+            assert (await recv_json(ws2))["eventBody"]["message"] == "pong"
+            with pytest.raises(ConnectionClosed):
+                async with asyncio.timeout(TIMEOUT):
+                    await ws.recv()
+            await asyncio.sleep(0.05)
+            sim.faults.socket_closing(warn=False)
+            with pytest.raises(ConnectionClosed) as exc:
+                async with asyncio.timeout(TIMEOUT):
+                    await ws2.recv()
+            assert exc.value.rcvd is not None
+            assert exc.value.rcvd.code == 1001
+
+
+async def test_token_revocation(sim: Simulator, http: aiohttp.ClientSession) -> None:
+    c, ch = await _setup(sim, http)
+    async with websockets.connect(ch["connectUri"]) as ws:
+        await asyncio.sleep(0.05)
+        assert sim.faults.revoke_tokens() == 1
+        msg = await recv_json(ws)
+        assert msg["topicName"] == f"v2.system.token_revoked.{ch['id']}"
+        assert msg["eventBody"]["systemTopicType"] == "token_revoked"
+        with pytest.raises(ConnectionClosed):
+            async with asyncio.timeout(TIMEOUT):
+                await ws.recv()
+    assert (await c.call("GET", "/api/v2/notifications/channels"))[0] == 401
+
+
+async def test_malformed_oversized_duplicates(make_sim: SimFactory, http: aiohttp.ClientSession) -> None:
+    sim = await make_sim(seed=2, rate=500, conversations=3, max_conversations=3, conversation_duration=40)
+    c, ch = await _setup(sim, http)
+    sim.faults.duplicates(1.0)
+    assert (
+        await c.subscribe(ch["id"], [f"v2.routing.queues.{q}.conversations" for q in sim.directory.queue_ids])
+    )[0] == 200
+    async with websockets.connect(ch["connectUri"], max_size=None) as ws:
+        await asyncio.sleep(0.05)
+        sim.faults.malformed(2)
+        sim.faults.oversized(1, size=3_000_000)
+        bad = big = 0
+        seen: dict[str, int] = {}
+        async with asyncio.timeout(TIMEOUT):
+            while bad < 2 or big < 1 or not any(v >= 2 for v in seen.values()):
+                raw = await ws.recv()
+                try:
+                    msg = json.loads(raw)
+                except ValueError:
+                    bad += 1
+                    continue
+                if len(raw) >= 3_000_000:
+                    big += 1
+                elif "eventBody" in msg and "id" in msg["eventBody"]:
+                    key = msg["topicName"] + msg["eventBody"]["participants"][0]["calls"][0]["state"]
+                    seen[key] = seen.get(key, 0) + 1
+    assert sim.stats.duplicates_sent >= 1
+    assert sim.stats.malformed_sent == 2
+    assert sim.stats.oversized_sent == 1
+
+
+async def test_slow_reader_blocks_writer(sim: Simulator, http: aiohttp.ClientSession) -> None:
+    """A client that stops reading makes the simulator's writer wait (observable in stats)."""
+    _, ch = await _setup(sim, http)
+    async with websockets.connect(ch["connectUri"], max_size=None, max_queue=1) as ws:
+        await asyncio.sleep(0.05)
+        sim.faults.oversized(12, size=2_000_000)  # 24 MB that nobody reads
+        async with asyncio.timeout(TIMEOUT):
+            while sim.stats.writer_blocked_count == 0:
+                await asyncio.sleep(0.05)
+        assert sim.stats.reads_paused
+        sock = next(s for s in sim.stats.sockets if s.channel_id == ch["id"])
+        assert sock.writer_blocked_count >= 1
+        assert sock.writer_blocked_now
+        # Reading again releases the writer.
+        async with asyncio.timeout(TIMEOUT):
+            for _ in range(12):
+                await ws.recv()
+        assert sock.frames_sent == 12
+        async with asyncio.timeout(TIMEOUT):
+            while sock.writer_blocked_now:
+                await asyncio.sleep(0.01)
+        assert sock.writer_blocked_s > 0
