@@ -1,125 +1,428 @@
-//! PLACEHOLDER — replaced by the incremental validating assembler (being written in parallel).
-//! Same public API; this version re-validates with serde_json and is neither linear nor bounded.
+//! Framing: byte chunks in, complete and validated JSON documents out.
+//!
+//! A [`FrameAssembler`] is a sans-I/O, incremental, validating JSON splitter. Feed it chunks as
+//! they arrive; it calls you back once per complete document with that document's exact bytes
+//! (surrounding whitespace excluded) and collects errors for you to drain with
+//! [`FrameAssembler::take_errors`]. It never re-reads a byte it has already validated, so a
+//! document arriving in many small chunks costs what it costs in one.
+//!
+//! Two modes ([`Mode`]):
+//! - **`Message`**: every `feed` is one whole WebSocket message holding exactly one document.
+//!   Offsets in errors are relative to the start of that message.
+//! - **`Stream`**: documents may span chunks and several may share a chunk, with or without
+//!   whitespace between them. Offsets are absolute since the assembler was created (or reset).
+//!
+//! ```
+//! use gcstream_core::framing::{FrameAssembler, FramingConfig, FramingErrorKind};
+//!
+//! let mut fa = FrameAssembler::new(FramingConfig::default()); // stream mode
+//! let mut docs: Vec<Vec<u8>> = Vec::new();
+//! let mut collect = |doc: &[u8]| docs.push(doc.to_vec());
+//! fa.feed(br#"{"a":1}{"b":"#, &mut collect);
+//! fa.feed(br#"2} [3,"#, &mut collect);
+//! fa.feed(b"4] nope [5]", &mut collect);
+//! fa.finish(&mut collect);
+//! assert_eq!(docs, [&br#"{"a":1}"#[..], br#"{"b":2}"#, b"[3,4]", b"[5]"]);
+//!
+//! // The garbage between `[3,4]` and `[5]` is one error; the documents around it survive.
+//! let errors = fa.take_errors();
+//! assert_eq!(errors.len(), 1);
+//! assert_eq!(errors[0].kind, FramingErrorKind::UnexpectedByte);
+//! assert_eq!(errors[0].offset, 22); // the `n` of "nope"
+//! ```
+//!
+//! Validation is complete RFC 8259: grammar, number grammar, escapes (including UTF-16 surrogate
+//! pairing), control characters, UTF-8 inside strings, and only space, tab, LF and CR as
+//! whitespace. Policy choices:
+//! - A leading UTF-8 byte-order mark is rejected like any other unexpected byte: RFC 8259 forbids
+//!   sending one and Genesys never does.
+//! - Lone or inverted surrogate escapes (`"\uD800"`, `"\uDC00"`, `"\uDC00\uD800"`) are rejected as
+//!   `invalid_escape`: they cannot be decoded into a Python `str` that round-trips to UTF-8.
+//! - In stream mode a top-level number ends at whitespace, at a `{`, `[` or `"` that starts the
+//!   next document, or at [`FrameAssembler::finish`]; any other byte right after it is an error.
 
 use std::fmt;
 
-/// How frames map to documents.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How chunks map to documents; see the module documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
-    /// Each fed chunk is exactly one document.
+    /// Each `feed` is one whole message holding exactly one document.
     Message,
-    /// Documents may span chunks; several may share one.
+    /// Documents may span chunks and several may share one chunk.
+    #[default]
     Stream,
 }
 
-/// Limits and mode.
-#[derive(Clone, Debug)]
+/// Limits and mode of a [`FrameAssembler`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FramingConfig {
+    /// Message or stream framing.
     pub mode: Mode,
+    /// Largest accepted document, in bytes, surrounding whitespace excluded. Also the most the
+    /// assembler ever buffers.
     pub max_document_bytes: usize,
+    /// Deepest accepted nesting of arrays and objects (`[]` has depth 1).
     pub max_depth: usize,
 }
 
 impl Default for FramingConfig {
+    /// Stream mode, 1 MiB documents, depth 128.
     fn default() -> Self {
-        Self { mode: Mode::Stream, max_document_bytes: 1 << 20, max_depth: 128 }
-    }
-}
-
-/// What went wrong.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum FramingErrorKind {
-    UnexpectedByte,
-    Truncated,
-    TrailingData,
-    Empty,
-    DocumentTooLarge,
-    TooDeep,
-}
-
-impl FramingErrorKind {
-    /// Stable snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::UnexpectedByte => "unexpected_byte",
-            Self::Truncated => "truncated",
-            Self::TrailingData => "trailing_data",
-            Self::Empty => "empty",
-            Self::DocumentTooLarge => "document_too_large",
-            Self::TooDeep => "too_deep",
+        Self {
+            mode: Mode::Stream,
+            max_document_bytes: 1 << 20,
+            max_depth: 128,
         }
     }
 }
 
-/// A framing error with the offset of the first bad byte.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Why input was rejected. [`FramingErrorKind::as_str`] gives the stable snake-case name.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FramingErrorKind {
+    /// A byte that JSON grammar does not allow here (includes a BOM and stray non-ASCII).
+    UnexpectedByte,
+    /// Malformed UTF-8 inside a string (overlong, surrogate, above U+10FFFF, cut short).
+    InvalidUtf8,
+    /// A bad backslash escape, bad `\u` hex digit, or lone or inverted surrogate escape.
+    InvalidEscape,
+    /// A number that breaks the grammar (leading zero, `1.`, `-`, `1e`, ...).
+    InvalidNumber,
+    /// A raw byte below 0x20 inside a string.
+    ControlCharacter,
+    /// The document grew past `max_document_bytes`.
+    DocumentTooLarge,
+    /// Arrays and objects nested deeper than `max_depth`.
+    TooDeep,
+    /// Input ended inside a document.
+    Truncated,
+    /// Message mode: something other than whitespace after the document.
+    TrailingData,
+    /// Message mode: the message held only whitespace.
+    Empty,
+}
+
+impl FramingErrorKind {
+    /// The stable snake-case name used by the Python API, e.g. `"unexpected_byte"`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnexpectedByte => "unexpected_byte",
+            Self::InvalidUtf8 => "invalid_utf8",
+            Self::InvalidEscape => "invalid_escape",
+            Self::InvalidNumber => "invalid_number",
+            Self::ControlCharacter => "control_character",
+            Self::DocumentTooLarge => "document_too_large",
+            Self::TooDeep => "too_deep",
+            Self::Truncated => "truncated",
+            Self::TrailingData => "trailing_data",
+            Self::Empty => "empty",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::UnexpectedByte => "unexpected byte",
+            Self::InvalidUtf8 => "invalid UTF-8 in string",
+            Self::InvalidEscape => "invalid escape in string",
+            Self::InvalidNumber => "invalid number",
+            Self::ControlCharacter => "unescaped control character in string",
+            Self::DocumentTooLarge => "document larger than max_document_bytes",
+            Self::TooDeep => "nesting deeper than max_depth",
+            Self::Truncated => "input ended inside a document",
+            Self::TrailingData => "data after the document",
+            Self::Empty => "no document in message",
+        }
+    }
+}
+
+impl fmt::Display for FramingErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One rejected stretch of input. `offset` is the first invalid byte: relative to the message in
+/// message mode, absolute in stream mode. For `truncated` and `empty` it is the end of input, for
+/// `document_too_large` the first byte past the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FramingError {
+    /// What went wrong.
     pub kind: FramingErrorKind,
+    /// Where it went wrong, in bytes.
     pub offset: u64,
 }
 
 impl fmt::Display for FramingError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at byte {}", self.kind.as_str(), self.offset)
+        write!(
+            f,
+            "{} ({}) at byte {}",
+            self.kind.describe(),
+            self.kind.as_str(),
+            self.offset
+        )
     }
 }
 
 impl std::error::Error for FramingError {}
 
-/// Placeholder assembler.
-#[derive(Debug)]
+// Theory of operation.
+//
+// Between documents the assembler is in one of three phases:
+//
+//   Idle    skipping whitespace; the next byte starts a document (any JSON value)
+//   Resync  stream mode after an error: skipping everything up to the next `{` or `[`
+//   InDoc   inside a document: `machine::Machine` validates it byte by byte (its own states
+//           are listed in machine.rs) and reports where it ends or first goes wrong
+//
+// A document that begins in a chunk and ends in it is handed out as a slice of that chunk; one
+// still open when the chunk ends has the chunk's tail appended to `buffer`, and later chunks
+// append only their new bytes, so no byte is scanned or copied twice. `max_document_bytes` is
+// enforced by never scanning past `doc_start + max_document_bytes`, so the buffer cannot outgrow
+// it. Message mode runs the same machine over each message and needs no buffer.
+//
+// Errors in stream mode drop the partial document and resume scanning at the offending byte
+// itself (or the byte after it, if it was the document's first byte, so that scanning always
+// advances), looking only for `{` or `[`. Resyncing on any byte that can start a JSON value would
+// turn every letter or digit of the garbage into a spurious one-byte "document" or another error;
+// containers are what Genesys sends, and a truncated document followed by a fresh one (the common
+// corruption) is recovered because the fresh `{` is itself the offending byte. A resync that lands
+// inside a damaged container may still surface its inner containers as documents.
+
+mod machine;
+
+use machine::{
+    Machine, Scan, ends_top_level_number, find_container_start, is_ws, skip_ws, starts_value,
+};
+
+/// Where the assembler is between documents; see the theory of operation above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    Resync,
+    InDoc,
+}
+
+/// Validating, incremental JSON document assembler; see the module documentation.
+#[derive(Debug, Clone)]
 pub struct FrameAssembler {
     config: FramingConfig,
-    buf: Vec<u8>,
     errors: Vec<FramingError>,
+    /// Bytes fed since creation or reset (stream mode offsets are relative to this).
+    pos: u64,
+    phase: Phase,
+    /// Absolute offset of the first byte of the open document.
+    doc_start: u64,
+    /// The open document's bytes from earlier chunks (empty when it began in the current one).
+    buffer: Vec<u8>,
+    machine: Machine,
 }
 
 impl FrameAssembler {
+    /// Creates an assembler. Feed it with [`feed`](Self::feed), end with [`finish`](Self::finish).
+    #[must_use]
     pub fn new(config: FramingConfig) -> Self {
-        Self { config, buf: Vec::new(), errors: Vec::new() }
+        Self {
+            machine: Machine::new(config.max_depth),
+            config,
+            errors: Vec::new(),
+            pos: 0,
+            phase: Phase::Idle,
+            doc_start: 0,
+            buffer: Vec::new(),
+        }
     }
 
+    /// Feeds one chunk (message mode: one whole message). `on_document` is called once per
+    /// complete document, in order, with its exact bytes; they borrow from `chunk` when the
+    /// document lies wholly inside it. Errors are collected: check [`take_errors`](Self::take_errors)
+    /// afterwards.
     pub fn feed(&mut self, chunk: &[u8], on_document: &mut impl FnMut(&[u8])) {
         match self.config.mode {
-            Mode::Message => match serde_json::from_slice::<&serde_json::value::RawValue>(chunk) {
-                Ok(raw) => on_document(raw.get().as_bytes()),
-                Err(_) => self.errors.push(FramingError { kind: FramingErrorKind::UnexpectedByte, offset: 0 }),
-            },
-            Mode::Stream => {
-                self.buf.extend_from_slice(chunk);
-                let mut consumed = 0;
-                let mut it = serde_json::Deserializer::from_slice(&self.buf).into_iter::<&serde_json::value::RawValue>();
-                while let Some(Ok(raw)) = it.next() {
-                    on_document(raw.get().as_bytes());
-                    consumed = it.byte_offset();
-                }
-                self.buf.drain(..consumed);
+            Mode::Message => self.feed_message(chunk, on_document),
+            Mode::Stream => self.feed_stream(chunk, on_document),
+        }
+    }
+
+    /// Ends the input. In stream mode a pending top-level number completes and any other
+    /// unfinished document becomes a `truncated` error; message mode has nothing pending. The
+    /// assembler is then idle and may be fed again (offsets keep counting).
+    pub fn finish(&mut self, on_document: &mut impl FnMut(&[u8])) {
+        if self.phase == Phase::InDoc {
+            if self.machine.number_may_end() {
+                on_document(&self.buffer);
+            } else {
+                self.push_error(FramingErrorKind::Truncated, self.pos);
             }
         }
+        self.buffer.clear();
+        self.phase = Phase::Idle;
     }
 
-    pub fn finish(&mut self, _on_document: &mut impl FnMut(&[u8])) {
-        if self.buf.iter().any(|b| !b.is_ascii_whitespace()) {
-            self.errors.push(FramingError { kind: FramingErrorKind::Truncated, offset: 0 });
-        }
-        self.buf.clear();
-    }
-
+    /// Returns and clears the errors collected so far, oldest first. Call it after each `feed`.
     pub fn take_errors(&mut self) -> Vec<FramingError> {
         std::mem::take(&mut self.errors)
     }
 
+    /// Whether errors are waiting in [`take_errors`](Self::take_errors).
+    #[must_use]
     pub fn has_errors(&self) -> bool {
         !self.errors.is_empty()
     }
 
+    /// Bytes of an unfinished document held from earlier chunks (never more than
+    /// `max_document_bytes`).
+    #[must_use]
     pub fn bytes_buffered(&self) -> usize {
-        self.buf.len()
+        self.buffer.len()
     }
 
+    /// Forgets everything (partial document, pending errors, offsets), as if newly created.
     pub fn reset(&mut self) {
-        self.buf.clear();
-        self.errors.clear();
+        *self = Self::new(self.config.clone());
+    }
+
+    fn push_error(&mut self, kind: FramingErrorKind, offset: u64) {
+        self.errors.push(FramingError { kind, offset });
+    }
+
+    fn begin_document(&mut self, start: u64) {
+        self.phase = Phase::InDoc;
+        self.doc_start = start;
+        self.machine.begin();
+    }
+
+    /// Index (within a chunk starting at absolute offset `base`) where the open document would
+    /// exceed `max_document_bytes`.
+    fn limit_in_chunk(&self, base: u64, len: usize) -> usize {
+        let limit = self
+            .doc_start
+            .saturating_add(self.config.max_document_bytes as u64);
+        usize::try_from(limit.saturating_sub(base)).map_or(len, |rel| rel.min(len))
+    }
+
+    fn feed_message(&mut self, msg: &[u8], on_document: &mut impl FnMut(&[u8])) {
+        use FramingErrorKind as E;
+        self.pos += msg.len() as u64;
+        let start = skip_ws(msg, 0);
+        if start == msg.len() {
+            return self.push_error(E::Empty, msg.len() as u64);
+        }
+        self.doc_start = start as u64;
+        self.machine.begin();
+        let end = self.limit_in_chunk(0, msg.len());
+        let stop = match self.machine.scan(&msg[..end], start) {
+            Scan::Complete(stop) => Ok(stop),
+            Scan::Exhausted if end == msg.len() && self.machine.number_may_end() => Ok(end),
+            Scan::Exhausted if end == msg.len() => Err((E::Truncated, end)),
+            Scan::Exhausted if self.machine.number_may_end() && ends_top_level_number(msg[end]) => {
+                Ok(end)
+            }
+            Scan::Exhausted => Err((E::DocumentTooLarge, end)),
+            Scan::Error(kind, at) => Err((kind, at)),
+        };
+        let trailing = |stop: usize| match msg[stop..].iter().position(|&b| !is_ws(b)) {
+            None => Ok(stop),
+            Some(extra) => Err((E::TrailingData, stop + extra)),
+        };
+        match stop.and_then(trailing) {
+            Ok(stop) => on_document(&msg[start..stop]),
+            Err((kind, at)) => self.push_error(kind, at as u64),
+        }
+    }
+
+    fn feed_stream(&mut self, chunk: &[u8], on_document: &mut impl FnMut(&[u8])) {
+        let base = self.pos;
+        self.pos += chunk.len() as u64;
+        let mut i = 0;
+        // Where the open document starts in this chunk; `None` while it lives in `buffer`.
+        let mut start_in_chunk = None;
+        loop {
+            match self.phase {
+                Phase::InDoc => {}
+                Phase::Idle => {
+                    i = skip_ws(chunk, i);
+                    let Some(&b) = chunk.get(i) else { return };
+                    if starts_value(b) {
+                        self.begin_document(base + i as u64);
+                        start_in_chunk = Some(i);
+                    } else {
+                        self.push_error(FramingErrorKind::UnexpectedByte, base + i as u64);
+                        self.phase = Phase::Resync;
+                        i += 1;
+                        continue;
+                    }
+                }
+                Phase::Resync => {
+                    let Some(found) = find_container_start(chunk, i) else {
+                        return;
+                    };
+                    i = found;
+                    self.begin_document(base + i as u64);
+                    start_in_chunk = Some(i);
+                }
+            }
+            let end = self.limit_in_chunk(base, chunk.len());
+            let (kind, at) = match self.machine.scan(&chunk[..end], i) {
+                Scan::Complete(stop) => {
+                    self.emit(chunk, start_in_chunk, stop, on_document);
+                    i = stop;
+                    continue;
+                }
+                Scan::Exhausted if end == chunk.len() => {
+                    self.append(&chunk[start_in_chunk.unwrap_or(0)..]);
+                    return;
+                }
+                Scan::Exhausted
+                    if self.machine.number_may_end() && ends_top_level_number(chunk[end]) =>
+                {
+                    self.emit(chunk, start_in_chunk, end, on_document);
+                    i = end;
+                    continue;
+                }
+                Scan::Exhausted => (FramingErrorKind::DocumentTooLarge, end),
+                Scan::Error(kind, at) => (kind, at),
+            };
+            let offset = base + at as u64;
+            self.push_error(kind, offset);
+            self.buffer.clear();
+            self.phase = Phase::Resync;
+            i = if offset == self.doc_start { at + 1 } else { at };
+        }
+    }
+
+    /// Hands out the document that ends at `chunk[stop]` (exclusive) and goes idle.
+    fn emit(
+        &mut self,
+        chunk: &[u8],
+        start_in_chunk: Option<usize>,
+        stop: usize,
+        on_document: &mut impl FnMut(&[u8]),
+    ) {
+        self.phase = Phase::Idle;
+        if let Some(start) = start_in_chunk {
+            // The document began in this chunk, so nothing of it is buffered: zero-copy.
+            on_document(&chunk[start..stop]);
+        } else {
+            self.append(&chunk[..stop]);
+            on_document(&self.buffer);
+            self.buffer.clear();
+        }
+    }
+
+    /// Appends to the buffer without letting its capacity overshoot `max_document_bytes`.
+    fn append(&mut self, bytes: &[u8]) {
+        let needed = self.buffer.len() + bytes.len();
+        if needed > self.buffer.capacity() {
+            let target = needed.max(
+                self.buffer
+                    .capacity()
+                    .saturating_mul(2)
+                    .min(self.config.max_document_bytes),
+            );
+            self.buffer.reserve_exact(target - self.buffer.len());
+        }
+        self.buffer.extend_from_slice(bytes);
     }
 }
