@@ -1,4 +1,4 @@
-//! The real Genesys Cloud formats: Notifications API frames and EventBridge events.
+//! The real Genesys Cloud formats: Notifications API frames and `EventBridge` events.
 //!
 //! Envelope: `{"topicName", "version", "eventBody", "metadata"}` (research §1.5). The topic decides
 //! how the body is read:
@@ -109,6 +109,7 @@ struct Alternative<'a> {
 }
 
 #[derive(Deserialize)]
+#[allow(clippy::struct_field_names)] // `word` is the wire name of the token text.
 struct Word<'a> {
     #[serde(default)]
     confidence: Option<f64>,
@@ -174,7 +175,7 @@ pub(super) fn decode_notification(doc: &[u8], out: &mut Vec<Event>) -> Result<()
     decode_envelope(env, out)
 }
 
-/// One EventBridge event (`detail` holds the Notifications envelope). A bare envelope is accepted too.
+/// One `EventBridge` event (`detail` holds the Notifications envelope). A bare envelope is accepted too.
 pub(super) fn decode_eventbridge(doc: &[u8], out: &mut Vec<Event>) -> Result<(), DecodeError> {
     let ev: EventBridgeEvent<'_> = parse(doc)?;
     match ev.detail {
@@ -328,6 +329,7 @@ fn decode_transcription(topic: &str, topic_id: &str, raw: &RawValue, out: &mut V
             event_time_ms,
             organization_id: organization_id.clone(),
             engine,
+            ..TranscriptEvent::default()
         };
         if let Some(alt) = alt {
             ev.text = alt.transcript.into_owned().unwrap_or_default();
