@@ -1,0 +1,480 @@
+//! Redactor behaviour on hand-written transcript sentences: what must be found (with the exact
+//! redacted text), what must survive, streaming across utterances, idempotence, configuration.
+
+use std::collections::HashMap;
+
+use gcstream_core::redact::{CustomPattern, PiiKind, Redactor, RedactorConfig, luhn_valid};
+
+fn redactor() -> Redactor {
+    Redactor::new(RedactorConfig::default()).expect("default config is valid")
+}
+
+/// (input, expected redaction)
+const RECALL: &[(&str, &str)] = &[
+    // Cards, written and spoken.
+    ("my card is 4111 1111 1111 1111", "my card is [CREDIT_CARD]"),
+    (
+        "card 2223-0031-2200-3222 exp 12/27",
+        "card [CREDIT_CARD] exp 12/27",
+    ),
+    ("it's 3782 822463 10005 ok", "it's [CREDIT_CARD] ok"),
+    (
+        "four one one one one one one one one one one one one one one one",
+        "[CREDIT_CARD]",
+    ),
+    (
+        "yeah it's four double one, uh, one one one one one, um, one one one one one one one one thanks",
+        "yeah it's [CREDIT_CARD] thanks",
+    ),
+    (
+        "five five five five five five five five five five five five four four four four",
+        "[CREDIT_CARD]",
+    ),
+    (
+        "the number is four oh one two eight eight eight eight eight eight eight eight one eight eight one",
+        "the number is [CREDIT_CARD]",
+    ),
+    (
+        "three seven eight two eight two two four six three one double oh oh five",
+        "[CREDIT_CARD]",
+    ),
+    (
+        "forty one eleven eleven eleven eleven eleven eleven eleven eleven",
+        "[CREDIT_CARD]",
+    ),
+    // SSNs.
+    (
+        "ssn is seven double nine one two three double one three",
+        "ssn is [SSN]",
+    ),
+    ("my social is 078-05-1123.", "my social is [SSN]."),
+    (
+        "social security number one two three, four five, six seven eight one",
+        "social security number [SSN]",
+    ),
+    // Phones.
+    (
+        "call me at (415) 555-0132 tomorrow",
+        "call me at [PHONE] tomorrow",
+    ),
+    (
+        "plus forty four one two three one two three five six seven eight",
+        "[PHONE]",
+    ),
+    (
+        "it's one eight hundred five five five one two one two",
+        "it's [PHONE]",
+    ),
+    ("eight hundred five five five one two one two", "[PHONE]"),
+    ("four o eight two three two nine thousand", "[PHONE]"),
+    (
+        "five five five, uh, two three four, dash, five six seven eight",
+        "[PHONE]",
+    ),
+    (
+        "area code four one five five five five oh one three two",
+        "area code [PHONE]",
+    ),
+    ("my cell is +44 20 7123 4567.", "my cell is [PHONE]."),
+    ("reach me on 555-0132", "reach me on [PHONE]"),
+    (
+        "nine one four, five five five, twenty three, forty five",
+        "[PHONE]",
+    ),
+    // Emails.
+    (
+        "my email is john dot smith at gmail dot com",
+        "my email is [EMAIL]",
+    ),
+    ("j o h n dot s m i t h at gmail dot com", "[EMAIL]"),
+    ("it's a dot b c at g mail dot com okay", "it's [EMAIL] okay"),
+    (
+        "send it to John.Smith@Example.co.uk please",
+        "send it to [EMAIL] please",
+    ),
+    (
+        "yes bob underscore jones at yahoo dot co dot uk",
+        "yes [EMAIL]",
+    ),
+    ("it's mary one two three at hotmail dot com", "it's [EMAIL]"),
+    ("four one x at gmail dot com", "[EMAIL]"),
+    ("41x@gmail.com is that right", "[EMAIL] is that right"),
+];
+
+/// Ordinary call-centre speech that must come out unchanged.
+const PRECISION: &[&str] = &[
+    "in twenty nineteen we changed the plan",
+    "back in 2019 it was cheaper",
+    "it costs $49.99 a month",
+    "it's forty nine ninety nine a month",
+    "the meeting is at five thirty",
+    "i'll call you back at three fifteen tomorrow",
+    "we shipped two hundred fifty units",
+    "order number twelve",
+    "your ticket 4471 is closed",
+    "ticket number four four seven one",
+    "at the end of the day it's your call",
+    "just dot the i's and cross the t's",
+    "no one is innocent",
+    "one second please",
+    "my name is o s c a r",
+    "my last name is s m i t h",
+    "look at this dot com thing",
+    "you can find us at amazon dot com",
+    "go to w w w dot example dot com",
+    "a 16-digit number 4242 4242 4242 4241 that fails luhn",
+    "the amount is $1,234,567,890.00",
+    "between 10:30 and 11:45 on 12/25/2019",
+    "x eighty six",
+    "room five twelve, floor three",
+    "it was nineteen ninety nine or two thousand",
+    "about three or four hundred dollars",
+    "i have two kids one is five and one is nine",
+    "the zip is nine four one zero seven",
+    "flight 1234 departs at gate 22",
+    "version 3.14.159",
+    "model a ten eighty p display",
+    "invoice 1234567",
+    "info@presidio. is not valid",
+    "[CREDIT_CARD] [PHONE] [SSN] [EMAIL]",
+];
+
+#[test]
+fn recall_list() {
+    let r = redactor();
+    let mut failures = Vec::new();
+    for (input, want) in RECALL {
+        let (got, _) = r.redact(input);
+        if got != *want {
+            failures.push(format!("{input:?}\n   want {want:?}\n   got  {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn precision_list() {
+    let r = redactor();
+    let bad: Vec<String> = PRECISION
+        .iter()
+        .filter(|&t| !r.scan(t).is_empty())
+        .map(|t| format!("{t:?} -> {:?}", r.redact(t).0))
+        .collect();
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn kinds_and_spans() {
+    let r = redactor();
+    let text = "ssn 078-05-1123, card 4111111111111111, mail a@b.io, tel 415-555-0132";
+    let kinds: Vec<(PiiKind, &str)> = r
+        .scan(text)
+        .iter()
+        .map(|f| (f.kind, &text[f.start..f.end]))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (PiiKind::Ssn, "078-05-1123"),
+            (PiiKind::CreditCard, "4111111111111111"),
+            (PiiKind::Email, "a@b.io"),
+            (PiiKind::Phone, "415-555-0132"),
+        ]
+    );
+    assert!(
+        r.scan("693-09.4444").is_empty(),
+        "mixed separators are not an SSN"
+    );
+    for not_ssn in [
+        "000-12-3456",
+        "666-12-3456",
+        "912-12-3456",
+        "123-00-4567",
+        "123-45-0000",
+        "078-05-1120",
+        "111-11-1111",
+    ] {
+        assert!(r.scan(not_ssn).is_empty(), "{not_ssn}");
+    }
+}
+
+#[test]
+fn luhn() {
+    assert!(luhn_valid(b"4111111111111111"));
+    assert!(luhn_valid(b"79927398713"));
+    assert!(!luhn_valid(b"4242424242424241"));
+    assert!(!luhn_valid(b""));
+    assert!(!luhn_valid(b"4111-1111"));
+}
+
+#[test]
+fn utf8_offsets_and_odd_input() {
+    let r = redactor();
+    let text = "café ☕ numéro 4111 1111 1111 1111 — merci";
+    let (red, f) = r.redact(text);
+    assert_eq!(red, "café ☕ numéro [CREDIT_CARD] — merci");
+    assert_eq!(&text[f[0].start..f[0].end], "4111 1111 1111 1111");
+    for odd in [
+        "",
+        " ",
+        "@",
+        "at",
+        "at dot com",
+        "plus",
+        "double",
+        "(((",
+        "+",
+        "-4111",
+        "9".repeat(500).as_str(),
+        "one ".repeat(300).as_str(),
+    ] {
+        let (red, _) = r.redact(odd);
+        assert_eq!(r.redact(&red).0, red, "idempotent on {odd:?}");
+    }
+}
+
+#[test]
+fn scan_tokens_marks_words() {
+    let r = redactor();
+    let words = [
+        "my", "number", "is", "four", "one", "five", "five", "five", "five", "oh", "one", "three",
+        "two", "thanks",
+    ];
+    let got = r.scan_tokens(&words);
+    let want: Vec<Option<PiiKind>> = (0..words.len())
+        .map(|i| (3..13).contains(&i).then_some(PiiKind::Phone))
+        .collect();
+    assert_eq!(got, want);
+    // Decorated tokens: one token may hold the whole value.
+    let got = r.scan_tokens(&["it's", "408-232-9000", "okay"]);
+    assert_eq!(got, [None, Some(PiiKind::Phone), None]);
+}
+
+#[test]
+fn scan_joint_across_utterances() {
+    let r = redactor();
+    let prev = "my card is four one one one one one one one";
+    let cur = "one one one one one one one one thanks";
+    let (a, b) = r.scan_joint(prev, cur);
+    assert_eq!(a.len(), 1);
+    assert_eq!(b.len(), 1);
+    assert_eq!(a[0].kind, PiiKind::CreditCard);
+    assert_eq!(
+        &prev[a[0].start..a[0].end],
+        "four one one one one one one one"
+    );
+    assert_eq!(
+        &cur[b[0].start..b[0].end],
+        "one one one one one one one one"
+    );
+    // Neither half alone is a card.
+    assert!(r.scan(prev).is_empty() && r.scan(cur).is_empty());
+
+    let (a, b) = r.scan_joint("it's john dot smith at", "gmail dot com");
+    assert_eq!((a.len(), b.len()), (1, 1));
+    assert_eq!(a[0].kind, PiiKind::Email);
+    assert_eq!((a[0].start, a[0].end), (5, 22));
+    assert_eq!((b[0].start, b[0].end), (0, 13));
+
+    // A finding wholly inside one side is reported on that side only.
+    let (a, b) = r.scan_joint("call 415-555-0132", "thanks");
+    assert_eq!((a.len(), b.len()), (1, 0));
+    let (a, b) = r.scan_joint("ok", "call 415-555-0132");
+    assert_eq!((a.len(), b.len()), (0, 1));
+    assert_eq!((b[0].start, b[0].end), (5, 17));
+}
+
+#[test]
+fn idempotent_on_corpus() {
+    let r = redactor();
+    for text in RECALL
+        .iter()
+        .map(|(i, _)| *i)
+        .chain(PRECISION.iter().copied())
+    {
+        let once = r.redact(text).0;
+        assert_eq!(r.redact(&once).0, once, "redact(redact({text:?}))");
+    }
+}
+
+#[test]
+fn tags_custom_patterns_and_errors() {
+    let mut tags = HashMap::new();
+    tags.insert("phone".to_owned(), "<phone>".to_owned());
+    tags.insert("order".to_owned(), "<order>".to_owned());
+    let cfg = RedactorConfig {
+        kinds: vec![PiiKind::Phone, PiiKind::Email],
+        tags,
+        custom: vec![
+            CustomPattern {
+                name: "order".into(),
+                pattern: r"\bORD-\d{6}\b".into(),
+                tag: None,
+            },
+            CustomPattern {
+                name: "member_id".into(),
+                pattern: r"\bM\d{8}\b".into(),
+                tag: Some("[MEMBER]".into()),
+            },
+        ],
+        spoken: false,
+    };
+    let r = Redactor::new(cfg).unwrap();
+    assert_eq!(r.kind_name(PiiKind::Custom(0)), "order");
+    assert_eq!(r.kind_name(PiiKind::CreditCard), "credit_card");
+    assert_eq!(r.tag(PiiKind::Custom(1)), "[MEMBER]");
+    assert_eq!(r.tag(PiiKind::Email), "[EMAIL]");
+    let (red, found) = r.redact("ORD-123456 M12345678 415-555-0132 4111111111111111 five five five one two one two one two one");
+    assert_eq!(
+        red,
+        "<order> [MEMBER] <phone> 4111111111111111 five five five one two one two one two one"
+    );
+    assert_eq!(
+        found.iter().map(|f| f.kind).collect::<Vec<_>>(),
+        [PiiKind::Custom(0), PiiKind::Custom(1), PiiKind::Phone]
+    );
+
+    let err = |cfg: RedactorConfig| Redactor::new(cfg).unwrap_err();
+    let custom = |name: &str, pattern: &str| RedactorConfig {
+        custom: vec![CustomPattern {
+            name: name.into(),
+            pattern: pattern.into(),
+            tag: None,
+        }],
+        ..RedactorConfig::default()
+    };
+    let e = err(custom("acct", r"ACCT(\d+"));
+    assert_eq!(e.field, "custom[0].pattern");
+    assert!(
+        e.message.contains("acct") && e.message.contains("does not compile"),
+        "{e}"
+    );
+    assert_eq!(err(custom("acct", r"\d*")).field, "custom[0].pattern");
+    assert_eq!(err(custom("phone", r"x")).field, "custom[0].name");
+    assert_eq!(err(custom("", r"x")).field, "custom[0].name");
+    let e = err(custom("caps", r"[A-Z]{3}"));
+    assert!(
+        e.field.starts_with("tags.") && e.message.contains("would itself be redacted"),
+        "{e}"
+    );
+    let e = err(RedactorConfig {
+        kinds: vec![PiiKind::Custom(0)],
+        ..RedactorConfig::default()
+    });
+    assert_eq!(e.field, "kinds");
+    let mut tags = HashMap::new();
+    tags.insert("zip".to_owned(), "[ZIP]".to_owned());
+    assert_eq!(
+        err(RedactorConfig {
+            tags,
+            ..RedactorConfig::default()
+        })
+        .field,
+        "tags.zip"
+    );
+    let mut tags = HashMap::new();
+    tags.insert("ssn".to_owned(), "555-0132".to_owned());
+    assert_eq!(
+        err(RedactorConfig {
+            tags,
+            ..RedactorConfig::default()
+        })
+        .field,
+        "tags.ssn"
+    );
+}
+
+#[test]
+fn unchanged_text_comes_back_whole() {
+    let r = redactor();
+    let text = "nothing to see here, just ordinary words";
+    let (out, found) = r.redact(text);
+    assert!(found.is_empty());
+    assert_eq!(out, text);
+}
+
+/// Random sentences from a vocabulary dense in number words, digits, separators and email
+/// words: no panic, spans sorted, disjoint and on character boundaries, redaction idempotent.
+#[test]
+fn random_sentences_hold_the_invariants() {
+    const VOCAB: &[&str] = &[
+        "one",
+        "two",
+        "oh",
+        "o",
+        "double",
+        "triple",
+        "nine",
+        "twenty",
+        "thirteen",
+        "hundred",
+        "thousand",
+        "plus",
+        "uh",
+        "dash",
+        "at",
+        "dot",
+        "gmail",
+        "com",
+        "co",
+        "uk",
+        "j",
+        "a",
+        "x",
+        "4111",
+        "1111",
+        "555",
+        "0132",
+        "078",
+        "05",
+        "1123",
+        "(415)",
+        "+44",
+        "-",
+        ".",
+        ",",
+        "@",
+        "_",
+        "and",
+        "the",
+        "my",
+        "card",
+        "é",
+        "☕",
+        "4",
+        "0",
+        "19",
+        "twenty-one",
+        "x86",
+    ];
+    let r = redactor();
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..3000 {
+        let n = (next() % 40) as usize;
+        let mut text = String::new();
+        for _ in 0..n {
+            let w = VOCAB[(next() % VOCAB.len() as u64) as usize];
+            text.push_str(w);
+            if next() % 5 != 0 {
+                text.push(' ');
+            }
+        }
+        let found = r.scan(&text);
+        for w in found.windows(2) {
+            assert!(w[0].end <= w[1].start, "{text:?}: {found:?}");
+        }
+        for f in &found {
+            assert!(
+                f.start < f.end && text.is_char_boundary(f.start) && text.is_char_boundary(f.end)
+            );
+        }
+        let once = r.redact(&text).0;
+        assert_eq!(r.redact(&once).0, once, "not idempotent on {text:?}");
+    }
+}
