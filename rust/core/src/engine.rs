@@ -7,41 +7,63 @@
 //! let mut engine = Engine::new(EngineConfig::default()).unwrap();
 //! let frame = br#"{"topicName":"v2.conversations.c1.transcription","eventBody":{"conversationId":"c1","sessionStartTimeMs":1000,"transcripts":[{"utteranceId":"u1","isFinal":true,"channel":"EXTERNAL","alternatives":[{"confidence":0.9,"offsetMs":500,"durationMs":1500,"transcript":"hello"}]}]}}"#;
 //! let records = engine.feed(frame, 4_000);
-//! // A conversation seen for the first time is announced before its first utterance.
+//! // A conversation seen for the first time is announced; the utterance waits in the reorder
+//! // window (2 s of offsets by default) until later speech, a tick or the end of the stream.
 //! assert!(matches!(&records[0], Record::ConversationUpdate(c) if c.kind == "started"));
-//! let Record::Utterance(u) = &records[1] else { panic!() };
+//! let records = engine.tick(6_000);
+//! let Record::Utterance(u) = &records[0] else { panic!() };
 //! assert_eq!((u.end_ms, u.latency_ms), (3_000, 1_000));
-//! assert!(engine.feed(frame, 5_000).is_empty()); // the same utterance again: counted, not repeated
+//! assert!(engine.feed(frame, 7_000).is_empty()); // the same utterance again: counted, not repeated
+//! assert_eq!(engine.stats().duplicates, 1);
 //! ```
 //!
 //! # Theory of operation
 //!
-//! Input passes through three stages, each a plain function of its input and the engine's state:
+//! Input passes through these stages, each a plain function of its input and the engine's state:
 //!
 //! 1. **Framing.** In `message` mode each frame is one document and goes straight to the decoder
 //!    (which validates it). In `stream` mode the frame is fed to a [`FrameAssembler`], which calls
 //!    back once per complete document and collects framing errors.
 //! 2. **Decoding** per wire format into [`Event`]s. A framing or decoding error becomes a
 //!    `Rejected` record; the documents around it are unaffected.
-//! 3. **Records.** Transcript events are de-duplicated on (conversation, communication, utterance
-//!    id) in a bounded set, timed, redacted and emitted; status and discovery events update the
-//!    per-conversation table and emit `ConversationUpdate`s on changes; control events pass through.
+//! 3. **Sequence** numbers, where the stream has them, are checked per conversation
+//!    ([`crate::sequence`]): gaps, reorders and restarts become `Gap` records, a duplicate number
+//!    becomes a `Gap` record instead of its event.
+//! 4. **Quality gates** ([`crate::quality`]) flag (or, by explicit policy, drop and count) each
+//!    transcript; an interruption resets the speaker's pending partials.
+//! 5. **Coalescing** ([`crate::coalesce`]): interim results become `Partial` records; a final is
+//!    de-duplicated on (conversation, communication, utterance id) in a bounded set, merged with
+//!    its pending interim text, counted, and timed.
+//! 6. **Ordering** ([`crate::reorder`]): finals wait in their (conversation, channel) lane until
+//!    they can be released in `offsetMs` order, then pass through [`Privacy`] and are emitted.
+//! 7. **Conversations** ([`crate::conversation`]): status, participants and metadata events update
+//!    the table; an end or an eviction flushes the conversation's lanes, its privacy hold and its
+//!    pending partials (as `expired`) and emits the summary.
 //!
-//! Conversation state is bounded: an ended conversation emits its summary and is dropped; when the
-//! table is full, the least recently active conversation is evicted with an `evicted` update.
+//! Every transcript event ends in exactly one place: a `Partial` record, an `Utterance` record, or
+//! one of the counters `duplicates`, `stale_partials`, `dropped` or `gaps["duplicate"]`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 
-use crate::decode::{decode_into, ConversationEvent, ControlEvent, DecodeError, Event, StatusEvent, TranscriptEvent, WireFormat, WordEvent};
+use crate::coalesce::{CoalesceMode, Pending, Piece, merge_flags};
+use crate::conversation::{Conversations, is_end_status, update};
+use crate::decode::{
+    ControlEvent, ConversationEvent, DecodeError, Event, MetadataEvent, ParticipantsEvent,
+    StatusEvent, TranscriptEvent, WireFormat, WordEvent, decode_into,
+};
 use crate::framing::{FrameAssembler, FramingConfig, FramingError, Mode};
 use crate::metrics::Stats;
-use crate::record::{Control, ConversationUpdate, Partial, Record, Rejected, Utterance, Word};
+use crate::privacy::{Privacy, PrivacyConfig};
+use crate::quality::QualityConfig;
+use crate::record::{Control, Gap, Record, Rejected, Utterance, Word};
+use crate::sequence::SeqOutcome;
 
 /// How many bytes of a rejected document are kept (redacted) in `Rejected::sample`.
 pub const SAMPLE_BYTES: usize = 160;
 
-/// Engine options. `Default` suits the real Genesys Notifications API.
+/// Engine options. `Default` suits the real Genesys Notifications API; [`EngineConfig::for_format`]
+/// gives the defaults of any wire format.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
     pub wire_format: WireFormat,
@@ -53,16 +75,64 @@ pub struct EngineConfig {
     pub max_conversations: usize,
     /// A conversation with no input for this long is evicted on `tick`.
     pub conversation_idle_ms: i64,
+    /// How interim results combine: `Replace` (whole hypothesis each time) or `Concat` (pieces).
+    pub coalesce: CoalesceMode,
+    /// An utterance with interim text and no input for this long expires on `tick`.
+    pub partial_timeout_ms: i64,
+    /// Finals are ordered by start within this many ms per (conversation, channel); 0 = off.
+    pub reorder_window_ms: i64,
+    pub quality: QualityConfig,
+    pub privacy: PrivacyConfig,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
+        Self::for_format(WireFormat::Notifications)
+    }
+}
+
+impl EngineConfig {
+    /// The defaults for one wire format.
+    ///
+    /// - framing: `stream` for `conversation-events` (seed 004 splits documents across frames),
+    ///   `message` otherwise;
+    /// - coalescing: `Concat` for `fragments`, `Replace` otherwise;
+    /// - reorder window: 2,000 ms for the formats with utterance offsets from many speakers
+    ///   (`notifications`, `eventbridge`, `conversation-events`). Genesys publishes a batch of
+    ///   results at once, so out-of-order arrivals are neighbours within a batch; 2 s of offsets
+    ///   covers them and costs captions nothing (partials are never held). 0 for the seed streams
+    ///   that are ordered by construction (one speaker per stream, or sequence numbers);
+    /// - partial timeout: 60 s for the real API (its default batching window is ~35 s), 10 s for
+    ///   the seeds' interim-result streams.
+    pub fn for_format(wire_format: WireFormat) -> Self {
+        let real = matches!(
+            wire_format,
+            WireFormat::Notifications | WireFormat::EventBridge
+        );
         Self {
-            wire_format: WireFormat::Notifications,
-            framing: FramingConfig { mode: Mode::Message, ..FramingConfig::default() },
+            wire_format,
+            framing: FramingConfig {
+                mode: wire_format.default_framing_mode(),
+                ..FramingConfig::default()
+            },
             dedup_capacity: 1 << 20,
             max_conversations: 100_000,
-            conversation_idle_ms: 6 * 60 * 60 * 1000,
+            // Genesys sends a status-only message every 5 minutes while a session is active
+            // (research §2.2): three missed keep-alives means the session is gone.
+            conversation_idle_ms: 15 * 60 * 1000,
+            coalesce: if wire_format == WireFormat::Fragments {
+                CoalesceMode::Concat
+            } else {
+                CoalesceMode::Replace
+            },
+            partial_timeout_ms: if real { 60_000 } else { 10_000 },
+            reorder_window_ms: if real || wire_format == WireFormat::ConversationEvents {
+                2_000
+            } else {
+                0
+            },
+            quality: QualityConfig::for_format(wire_format),
+            privacy: PrivacyConfig::default(),
         }
     }
 }
@@ -82,15 +152,11 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-#[derive(Debug, Default)]
-struct ConversationState {
-    status: Option<String>,
-    communication_id: Option<String>,
-    utterances: u64,
-    words: u64,
-    first_ms: Option<i64>,
-    last_ms: Option<i64>,
-    last_seen_ms: i64,
+fn config_error(field: &str, message: &str) -> ConfigError {
+    ConfigError {
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 /// A bounded set of recently seen keys (64-bit hashes), forgetting the oldest first.
@@ -103,7 +169,15 @@ struct SeenSet {
 
 impl SeenSet {
     fn new(capacity: usize) -> Self {
-        Self { set: HashSet::new(), order: VecDeque::new(), capacity: capacity.max(1) }
+        Self {
+            set: HashSet::new(),
+            order: VecDeque::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn contains(&self, key: u64) -> bool {
+        self.set.contains(&key)
     }
 
     /// Insert; false if it was already there.
@@ -121,11 +195,11 @@ impl SeenSet {
     }
 }
 
-fn utterance_key(t: &TranscriptEvent) -> u64 {
+fn utterance_key(conversation_id: &str, communication_id: Option<&str>, utterance_id: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    t.conversation_id.hash(&mut h);
-    t.communication_id.hash(&mut h);
-    t.utterance_id.hash(&mut h);
+    conversation_id.hash(&mut h);
+    communication_id.hash(&mut h);
+    utterance_id.hash(&mut h);
     h.finish()
 }
 
@@ -135,29 +209,46 @@ pub struct Engine {
     config: EngineConfig,
     assembler: FrameAssembler,
     seen: SeenSet,
-    conversations: HashMap<String, ConversationState>,
+    conversations: Conversations,
+    privacy: Privacy,
     stats: Stats,
     events: Vec<Event>,
+    released: Vec<Utterance>,
 }
 
 impl Engine {
     /// Build an engine; fails on an option that cannot work.
     pub fn new(config: EngineConfig) -> Result<Self, ConfigError> {
         if config.framing.max_document_bytes == 0 {
-            return Err(ConfigError { field: "max_document_bytes".into(), message: "must be at least 1".into() });
+            return Err(config_error("max_document_bytes", "must be at least 1"));
         }
         if config.framing.max_depth == 0 {
-            return Err(ConfigError { field: "max_depth".into(), message: "must be at least 1".into() });
+            return Err(config_error("max_depth", "must be at least 1"));
         }
         if config.max_conversations == 0 {
-            return Err(ConfigError { field: "max_conversations".into(), message: "must be at least 1".into() });
+            return Err(config_error("max_conversations", "must be at least 1"));
+        }
+        if config.reorder_window_ms < 0 {
+            return Err(config_error("reorder_window_ms", "must be 0 (off) or more"));
+        }
+        if config.partial_timeout_ms <= 0 {
+            return Err(config_error("partial_timeout_ms", "must be at least 1"));
+        }
+        if config.conversation_idle_ms <= 0 {
+            return Err(config_error("conversation_idle_ms", "must be at least 1"));
+        }
+        let q = &config.quality;
+        if q.min_snr_db.is_nan() || q.max_jitter_ms.is_nan() || q.max_packet_loss_pct.is_nan() {
+            return Err(config_error("audio thresholds", "must be numbers"));
         }
         Ok(Self {
             assembler: FrameAssembler::new(config.framing.clone()),
             seen: SeenSet::new(config.dedup_capacity),
-            conversations: HashMap::new(),
+            conversations: Conversations::default(),
+            privacy: Privacy::new(config.privacy.clone())?,
             stats: Stats::default(),
             events: Vec::new(),
+            released: Vec::new(),
             config,
         })
     }
@@ -197,7 +288,10 @@ impl Engine {
                 }
             }
             Mode::Stream => {
-                let mut assembler = std::mem::replace(&mut self.assembler, FrameAssembler::new(self.config.framing.clone()));
+                let mut assembler = std::mem::replace(
+                    &mut self.assembler,
+                    FrameAssembler::new(self.config.framing.clone()),
+                );
                 assembler.feed(frame, &mut |doc| self.document(doc, received_at_ms, out));
                 let errors = assembler.take_errors();
                 self.assembler = assembler;
@@ -208,38 +302,83 @@ impl Engine {
         }
     }
 
-    /// Advance time: expire what has waited too long. Returns the records that produces.
+    /// Advance time: release reorder lanes that waited a window, expire partials that waited the
+    /// partial timeout, evict idle conversations, release privacy holds. Returns those records.
     pub fn tick(&mut self, now_ms: i64) -> Vec<Record> {
         let mut out = Vec::new();
+        let window = self.config.reorder_window_ms;
+        let timeout = self.config.partial_timeout_ms;
         let idle = self.config.conversation_idle_ms;
-        let mut expired: Vec<String> =
-            self.conversations.iter().filter(|(_, c)| now_ms - c.last_seen_ms > idle).map(|(k, _)| k.clone()).collect();
-        expired.sort();
-        for id in expired {
-            if let Some(state) = self.conversations.remove(&id) {
-                self.emit(Record::ConversationUpdate(summary(&id, "evicted", state, now_ms)), &mut out);
+        let due = self.conversations.ids_where(|c| {
+            now_ms - c.last_seen_ms > idle
+                || c.lanes.next_release(window).is_some_and(|t| t <= now_ms)
+                || c.pending.next_expiry(timeout).is_some_and(|t| t <= now_ms)
+        });
+        for id in due {
+            let Some(c) = self.conversations.get_mut(&id) else {
+                continue;
+            };
+            if now_ms - c.last_seen_ms > idle {
+                self.close_conversation(&id, "evicted", Some("idle"), now_ms, &mut out);
+                continue;
             }
+            let mut released = std::mem::take(&mut self.released);
+            c.lanes.release_aged(window, now_ms, &mut released);
+            let expired = c.pending.expire(now_ms, timeout);
+            self.release(&mut released, now_ms, &mut out);
+            self.released = released;
+            self.expire_partials(&id, expired, "expired", now_ms, &mut out);
         }
+        for u in self.privacy.tick(now_ms) {
+            self.emit(Record::Utterance(u), &mut out);
+        }
+        self.stats.conversations_active = self.conversations.len() as u64;
         out
     }
 
-    /// End of input: complete or reject what is pending. The engine can be fed again afterwards.
+    /// End of input: complete or reject what is pending, release every held utterance and expire
+    /// every pending partial. Conversations stay tracked; the engine can be fed again afterwards.
     pub fn finish(&mut self) -> Vec<Record> {
         let mut out = Vec::new();
         if self.config.framing.mode == Mode::Stream {
-            let mut assembler = std::mem::replace(&mut self.assembler, FrameAssembler::new(self.config.framing.clone()));
+            let mut assembler = std::mem::replace(
+                &mut self.assembler,
+                FrameAssembler::new(self.config.framing.clone()),
+            );
             assembler.finish(&mut |doc| self.document(doc, 0, &mut out));
             for e in assembler.take_errors() {
                 self.framing_error(&e, b"", &mut out);
             }
             self.assembler = assembler;
         }
+        let ids = self
+            .conversations
+            .ids_where(|c| c.lanes.held() > 0 || !c.pending.is_empty());
+        for id in ids {
+            let Some(c) = self.conversations.get_mut(&id) else {
+                continue;
+            };
+            let mut released = std::mem::take(&mut self.released);
+            c.lanes.drain(&mut released);
+            let expired = c.pending.drain();
+            let at = c.last_seen_ms;
+            self.release(&mut released, at, &mut out);
+            self.released = released;
+            self.expire_partials(&id, expired, "expired", at, &mut out);
+        }
+        for u in self.privacy.flush() {
+            self.emit(Record::Utterance(u), &mut out);
+        }
         out
     }
 
-    /// Counters and histograms.
-    pub fn stats(&self) -> &Stats {
-        &self.stats
+    /// Counters and histograms (PII counts included).
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        for (kind, n) in self.privacy.counts() {
+            *s.pii.entry(kind).or_insert(0) += n;
+        }
+        s
     }
 
     fn document(&mut self, doc: &[u8], received_at_ms: i64, out: &mut Vec<Record>) {
@@ -263,223 +402,449 @@ impl Engine {
             Event::Status(s) => self.status(s, received_at_ms, out),
             Event::Conversation(c) => self.discovery(c, received_at_ms, out),
             Event::Control(c) => self.control(c, received_at_ms, out),
+            Event::Metadata(m) => self.metadata(m, received_at_ms, out),
+            Event::Participants(p) => self.participants(p, received_at_ms, out),
+        }
+    }
+
+    /// The conversation's state after announcing it (and any eviction it caused).
+    fn touch(&mut self, id: &str, now_ms: i64, out: &mut Vec<Record>) {
+        let (_, created, evicted) =
+            self.conversations
+                .touch(id, now_ms, self.config.max_conversations);
+        if let Some((old_id, old)) = evicted {
+            self.flush_state(&old_id, old, "evicted", Some("capacity"), now_ms, out);
+        }
+        if created {
+            self.stats.conversations_active = self.conversations.len() as u64;
+            self.emit(
+                Record::ConversationUpdate(update(id, "started", now_ms)),
+                out,
+            );
         }
     }
 
     fn transcript(&mut self, t: TranscriptEvent, received_at_ms: i64, out: &mut Vec<Record>) {
+        self.stats.transcript_events += 1;
+        self.touch(&t.conversation_id, received_at_ms, out);
+        if let Some(n) = t.sequence {
+            if !self.sequence(&t.conversation_id, n, received_at_ms, out) {
+                return;
+            }
+        }
         let start_ms = t.session_start_ms + t.offset_ms;
         let end_ms = start_ms + t.duration_ms;
-        let mut flags = Vec::new();
-        let confidence = match t.confidence {
-            Some(c) if c.is_nan() => 0.0,
-            Some(c) if !(0.0..=1.0).contains(&c) => {
-                flags.push("confidence_out_of_range".to_owned());
-                c.clamp(0.0, 1.0)
-            }
-            Some(c) => c,
-            None => 0.0,
-        };
-        if !t.is_final {
-            let partial = Partial {
-                conversation_id: t.conversation_id,
-                communication_id: t.communication_id,
-                utterance_id: t.utterance_id,
-                channel: t.channel,
-                text: t.text,
-                confidence,
-                start_ms,
-                end_ms,
-                received_at_ms,
-                flags,
-            };
-            self.emit(Record::Partial(partial), out);
-            return;
-        }
-        if !self.seen.insert(utterance_key(&t)) {
-            self.stats.duplicates += 1;
-            return;
-        }
         let latency_ms = received_at_ms - end_ms;
-        if latency_ms >= 0 {
-            self.stats.latency_ms.record(latency_ms as u64);
-        } else {
-            self.stats.negative_latency += 1;
+        let q = &self.config.quality;
+        let mut flags = Vec::new();
+        let (confidence, d1) = q.confidence(t.confidence, &mut flags);
+        let d2 = q.latency(latency_ms, &mut flags);
+        let d3 = q.language(t.language.as_deref(), t.audio.as_ref(), &mut flags);
+        let d4 = q.audio(t.audio.as_ref(), &mut flags);
+        let d5 = q.codec(t.media_type.as_deref(), &mut flags);
+        let d6 = q.interruption(t.interrupted, &mut flags);
+        let drop = d1.or(d2).or(d3).or(d4).or(d5).or(d6);
+        if t.interrupted && q.interruption_policy != crate::quality::Policy::Off {
+            self.stats.interruptions += 1;
+            let reset = self
+                .conversations
+                .get_mut(&t.conversation_id)
+                .map(|c| c.pending.reset_channel(&t.channel))
+                .unwrap_or_default();
+            self.expire_partials(
+                &t.conversation_id,
+                reset,
+                "interrupted",
+                received_at_ms,
+                out,
+            );
         }
-        self.stats.count_confidence(confidence);
-        self.stats.words += t.words.len() as u64;
-        self.stats.speech_ms += t.duration_ms.max(0) as u64;
-        let state = self.touch(&t.conversation_id, received_at_ms, out);
-        state.utterances += 1;
-        state.words += t.words.len() as u64;
-        state.first_ms = Some(state.first_ms.map_or(start_ms, |f| f.min(start_ms)));
-        state.last_ms = Some(state.last_ms.map_or(end_ms, |l| l.max(end_ms)));
-        if state.communication_id.is_none() {
-            state.communication_id.clone_from(&t.communication_id);
-        }
-        let decorated_text = t.decorated_text.unwrap_or_else(|| t.text.clone());
-        let utterance = Utterance {
-            conversation_id: t.conversation_id,
-            communication_id: t.communication_id,
-            utterance_id: t.utterance_id,
-            channel: t.channel,
-            text: t.text,
-            decorated_text,
-            words: t.words.into_iter().map(word).collect(),
-            decorated_words: t.decorated_words.into_iter().map(word).collect(),
+        let key = utterance_key(
+            &t.conversation_id,
+            t.communication_id.as_deref(),
+            &t.utterance_id,
+        );
+        let piece = Piece {
+            communication_id: t.communication_id.as_deref(),
+            utterance_id: &t.utterance_id,
+            implicit: t.implicit_id,
+            channel: &t.channel,
+            text: &t.text,
             confidence,
-            language: t.language,
             start_ms,
             end_ms,
             received_at_ms,
-            latency_ms,
-            event_time_ms: t.event_time_ms,
-            offset_ms: t.offset_ms,
-            duration_ms: t.duration_ms,
-            organization_id: t.organization_id,
-            engine: t.engine,
-            pii: Vec::new(),
-            flags,
         };
-        self.emit(Record::Utterance(utterance), out);
+        let mode = self.config.coalesce;
+        let Some(conv) = self.conversations.get_mut(&t.conversation_id) else {
+            return;
+        };
+        if !t.is_final {
+            if !t.implicit_id && self.seen.contains(key) {
+                self.stats.stale_partials += 1;
+                return;
+            }
+            if let Some(flag) = drop {
+                *self.stats.dropped.entry(flag.to_owned()).or_insert(0) += 1;
+                return;
+            }
+            let mut partial = conv.pending.partial(mode, &piece, flags).to_partial(
+                &t.conversation_id,
+                "interim",
+                received_at_ms,
+            );
+            if mode == CoalesceMode::Concat {
+                conv.pending
+                    .add_words(piece.communication_id, piece.utterance_id, &t.words);
+            }
+            self.privacy.partial(&mut partial);
+            self.emit(Record::Partial(partial), out);
+            return;
+        }
+        if !self.seen.insert(key) {
+            self.stats.duplicates += 1;
+            return;
+        }
+        let pending = conv.pending.take(
+            piece.communication_id,
+            piece.utterance_id,
+            piece.implicit,
+            piece.channel,
+        );
+        let mut u = final_utterance(t, mode, pending, confidence, flags, received_at_ms);
+        if let Some(flag) = drop {
+            *self.stats.dropped.entry(flag.to_owned()).or_insert(0) += 1;
+            return;
+        }
+        conv.count_utterance(&u.channel, u.words.len() as u64, u.start_ms, u.end_ms);
+        if conv.communication_id.is_none() {
+            conv.communication_id.clone_from(&u.communication_id);
+        }
+        u.latency_ms = received_at_ms - u.end_ms;
+        if u.latency_ms >= 0 {
+            self.stats.latency_ms.record(u.latency_ms as u64);
+        } else {
+            self.stats.negative_latency += 1;
+        }
+        self.stats.count_confidence(u.confidence);
+        self.stats.words += u.words.len() as u64;
+        self.stats.speech_ms += (u.end_ms - u.start_ms).max(0) as u64;
+        let mut released = std::mem::take(&mut self.released);
+        conv.lanes.push(
+            self.config.reorder_window_ms,
+            u,
+            received_at_ms,
+            &mut released,
+        );
+        self.release(&mut released, received_at_ms, out);
+        self.released = released;
     }
 
-    /// The state of a conversation, created (with a `started` update) on first sight.
-    fn touch(&mut self, id: &str, now_ms: i64, out: &mut Vec<Record>) -> &mut ConversationState {
-        if !self.conversations.contains_key(id) {
-            if self.conversations.len() >= self.config.max_conversations {
-                self.evict_oldest(now_ms, out);
-            }
-            self.conversations.insert(id.to_owned(), ConversationState::default());
-            self.stats.conversations_active = self.conversations.len() as u64;
-            let update = ConversationUpdate {
-                conversation_id: id.to_owned(),
-                kind: "started".to_owned(),
-                status: None,
-                communication_id: None,
-                topic: None,
-                at_ms: now_ms,
-                participants: Vec::new(),
-                utterances: 0,
-                words: 0,
-                first_ms: None,
-                last_ms: None,
-            };
-            self.emit(Record::ConversationUpdate(update), out);
-        }
-        let state = self.conversations.get_mut(id).expect("inserted above");
-        state.last_seen_ms = now_ms;
-        state
+    /// Check a sequence number; false when the event is a duplicate and must be dropped.
+    fn sequence(
+        &mut self,
+        conversation_id: &str,
+        n: i64,
+        at_ms: i64,
+        out: &mut Vec<Record>,
+    ) -> bool {
+        let Some(conv) = self.conversations.get_mut(conversation_id) else {
+            return true;
+        };
+        let (kind, expected, got, count) = match conv.sequence.observe(n) {
+            SeqOutcome::First | SeqOutcome::InOrder => return true,
+            SeqOutcome::Missing {
+                expected,
+                got,
+                count,
+            } => ("missing", expected, got, count),
+            SeqOutcome::Reordered { expected, got } => ("reordered", expected, got, 1),
+            SeqOutcome::Duplicate { expected, got } => ("duplicate", expected, got, 1),
+            SeqOutcome::Reset { expected, got } => ("reset", expected, got, 0),
+        };
+        *self.stats.gaps.entry(kind).or_insert(0) += count;
+        let gap = Gap {
+            stream: conversation_id.to_owned(),
+            kind: kind.to_owned(),
+            expected,
+            got,
+            count,
+            at_ms,
+        };
+        self.emit(Record::Gap(gap), out);
+        kind != "duplicate"
     }
 
-    fn evict_oldest(&mut self, now_ms: i64, out: &mut Vec<Record>) {
-        let oldest = self.conversations.iter().min_by_key(|(k, c)| (c.last_seen_ms, (*k).clone())).map(|(k, _)| k.clone());
-        if let Some(id) = oldest {
-            if let Some(state) = self.conversations.remove(&id) {
-                self.emit(Record::ConversationUpdate(summary(&id, "evicted", state, now_ms)), out);
+    /// Pass released utterances through privacy and emit what it lets out.
+    fn release(&mut self, released: &mut Vec<Utterance>, now_ms: i64, out: &mut Vec<Record>) {
+        for u in released.drain(..) {
+            for ready in self.privacy.utterance(u, now_ms) {
+                self.emit(Record::Utterance(ready), out);
             }
         }
+    }
+
+    fn expire_partials(
+        &mut self,
+        conversation_id: &str,
+        pending: Vec<Pending>,
+        state: &str,
+        at_ms: i64,
+        out: &mut Vec<Record>,
+    ) {
+        for p in pending {
+            match state {
+                "interrupted" => self.stats.partials_interrupted += 1,
+                _ => self.stats.partials_expired += 1,
+            }
+            let mut partial = p.to_partial(conversation_id, state, at_ms);
+            self.privacy.partial(&mut partial);
+            self.emit(Record::Partial(partial), out);
+        }
+    }
+
+    /// End or evict a tracked conversation: flush its lanes, privacy hold and partials, then summarise.
+    fn close_conversation(
+        &mut self,
+        id: &str,
+        kind: &str,
+        reason: Option<&str>,
+        at_ms: i64,
+        out: &mut Vec<Record>,
+    ) -> Option<crate::record::ConversationUpdate> {
+        let state = self.conversations.remove(id)?;
+        Some(self.flush_state(id, state, kind, reason, at_ms, out))
+    }
+
+    fn flush_state(
+        &mut self,
+        id: &str,
+        mut state: crate::conversation::ConversationState,
+        kind: &str,
+        reason: Option<&str>,
+        at_ms: i64,
+        out: &mut Vec<Record>,
+    ) -> crate::record::ConversationUpdate {
+        let mut released = std::mem::take(&mut self.released);
+        state.lanes.drain(&mut released);
+        self.release(&mut released, at_ms, out);
+        self.released = released;
+        for u in self.privacy.end_conversation(id) {
+            self.emit(Record::Utterance(u), out);
+        }
+        let pending = state.pending.drain();
+        self.expire_partials(id, pending, "expired", at_ms, out);
+        let mut summary = state.summary(id, kind, at_ms);
+        summary.reason = reason.map(str::to_owned);
+        match kind {
+            "ended" => self.stats.conversations_ended += 1,
+            _ => self.stats.conversations_evicted += 1,
+        }
+        self.stats.conversations_active = self.conversations.len() as u64;
+        if kind != "ended" {
+            self.emit(Record::ConversationUpdate(summary.clone()), out);
+        }
+        summary
     }
 
     fn status(&mut self, s: StatusEvent, received_at_ms: i64, out: &mut Vec<Record>) {
-        let state = self.touch(&s.conversation_id, received_at_ms, out);
-        if state.status.as_deref() == Some(s.status.as_str()) {
+        self.touch(&s.conversation_id, received_at_ms, out);
+        let Some(state) = self.conversations.get_mut(&s.conversation_id) else {
             return;
-        }
-        state.status = Some(s.status.clone());
+        };
         if state.communication_id.is_none() {
             state.communication_id.clone_from(&s.communication_id);
         }
-        if s.status == "SESSION_ENDED" {
-            if let Some(state) = self.conversations.remove(&s.conversation_id) {
-                self.stats.conversations_active = self.conversations.len() as u64;
-                let mut update = summary(&s.conversation_id, "ended", state, received_at_ms);
-                update.topic = s.topic;
-                self.emit(Record::ConversationUpdate(update), out);
+        if is_end_status(&s.status) {
+            state.status = Some(s.status);
+            if let Some(mut summary) =
+                self.close_conversation(&s.conversation_id, "ended", None, received_at_ms, out)
+            {
+                summary.topic = s.topic;
+                self.emit(Record::ConversationUpdate(summary), out);
             }
             return;
         }
-        let update = ConversationUpdate {
-            conversation_id: s.conversation_id,
-            kind: "status".to_owned(),
-            status: Some(s.status),
-            communication_id: s.communication_id,
-            topic: s.topic,
-            at_ms: received_at_ms,
-            participants: Vec::new(),
-            utterances: 0,
-            words: 0,
-            first_ms: None,
-            last_ms: None,
-        };
-        self.emit(Record::ConversationUpdate(update), out);
+        if state.status.as_deref() == Some(s.status.as_str()) {
+            self.stats.status_repeats += 1;
+            return;
+        }
+        state.status = Some(s.status.clone());
+        let mut u = update(&s.conversation_id, "status", received_at_ms);
+        u.status = Some(s.status);
+        u.communication_id = s.communication_id;
+        u.topic = s.topic;
+        self.emit(Record::ConversationUpdate(u), out);
     }
 
     fn discovery(&mut self, c: ConversationEvent, received_at_ms: i64, out: &mut Vec<Record>) {
-        let update = ConversationUpdate {
-            conversation_id: c.conversation_id,
-            kind: if c.ended { "call_ended" } else { "discovered" }.to_owned(),
-            status: None,
-            communication_id: None,
-            topic: Some(c.topic),
-            at_ms: received_at_ms,
-            participants: c.participants,
-            utterances: 0,
-            words: 0,
-            first_ms: None,
-            last_ms: None,
+        if let Some(state) = self.conversations.get_mut(&c.conversation_id) {
+            state.participants.clone_from(&c.participants);
+        }
+        let mut u = update(
+            &c.conversation_id,
+            if c.ended { "call_ended" } else { "discovered" },
+            received_at_ms,
+        );
+        u.topic = Some(c.topic);
+        u.participants = c.participants;
+        self.emit(Record::ConversationUpdate(u), out);
+    }
+
+    fn metadata(&mut self, m: MetadataEvent, received_at_ms: i64, out: &mut Vec<Record>) {
+        self.touch(&m.conversation_id, received_at_ms, out);
+        let Some(state) = self.conversations.get_mut(&m.conversation_id) else {
+            return;
         };
-        self.emit(Record::ConversationUpdate(update), out);
+        state.merge_metadata(m.entries);
+        let mut u = update(&m.conversation_id, "metadata", received_at_ms);
+        u.metadata.clone_from(&state.metadata);
+        u.status.clone_from(&state.status);
+        self.emit(Record::ConversationUpdate(u), out);
+    }
+
+    fn participants(&mut self, p: ParticipantsEvent, received_at_ms: i64, out: &mut Vec<Record>) {
+        self.touch(&p.conversation_id, received_at_ms, out);
+        let Some(state) = self.conversations.get_mut(&p.conversation_id) else {
+            return;
+        };
+        state.participants.clone_from(&p.participants);
+        let mut u = update(&p.conversation_id, "participants", received_at_ms);
+        u.participants = p.participants;
+        u.status.clone_from(&state.status);
+        self.emit(Record::ConversationUpdate(u), out);
     }
 
     fn control(&mut self, c: ControlEvent, received_at_ms: i64, out: &mut Vec<Record>) {
         *self.stats.controls.entry(c.kind.clone()).or_insert(0) += 1;
-        let control = Control { kind: c.kind, topic: c.topic, message: c.message, code: c.code, received_at_ms };
+        if c.kind == "subscribed" {
+            // A new subscription is a new stream: sequence numbers start again.
+            for (_, conv) in self.conversations.iter_mut() {
+                conv.sequence.reset();
+            }
+        }
+        let control = Control {
+            kind: c.kind,
+            topic: c.topic,
+            message: c.message,
+            code: c.code,
+            received_at_ms,
+        };
         self.emit(Record::Control(control), out);
     }
 
     fn framing_error(&mut self, e: &FramingError, frame: &[u8], out: &mut Vec<Record>) {
-        let err = DecodeError { reason: e.kind.as_str(), message: e.to_string(), offset: Some(e.offset) };
+        let err = DecodeError {
+            reason: e.kind.as_str(),
+            message: e.to_string(),
+            offset: Some(e.offset),
+        };
         // The frame is the best sample we have; in stream mode the offset is stream-absolute.
         self.reject(frame, &err, out);
     }
 
     fn reject(&mut self, doc: &[u8], err: &DecodeError, out: &mut Vec<Record>) {
-        *self.stats.rejected.entry(err.reason.to_owned()).or_insert(0) += 1;
+        *self
+            .stats
+            .rejected
+            .entry(err.reason.to_owned())
+            .or_insert(0) += 1;
         let sample = sample_of(doc);
-        let rejected =
-            Rejected { reason: err.reason.to_owned(), offset: err.offset, sample: self.scrub(&sample), message: self.scrub(&err.message) };
+        let rejected = Rejected {
+            reason: err.reason.to_owned(),
+            offset: err.offset,
+            sample: self.privacy.text(&sample),
+            message: self.privacy.text(&err.message),
+        };
         self.emit(Record::Rejected(rejected), out);
-    }
-
-    /// Redact free text that leaves the engine outside an utterance (samples, error messages).
-    #[allow(clippy::unused_self)]
-    fn scrub(&self, text: &str) -> String {
-        text.to_owned()
     }
 
     fn emit(&mut self, record: Record, out: &mut Vec<Record>) {
         self.stats.count_record(record.kind());
+        let flags = match &record {
+            Record::Utterance(u) => u.flags.as_slice(),
+            Record::Partial(p) => p.flags.as_slice(),
+            _ => &[],
+        };
+        for f in flags {
+            self.stats.count_flag(f);
+        }
         out.push(record);
     }
 }
 
-fn word(w: WordEvent) -> Word {
-    Word { word: w.word, offset_ms: w.offset_ms, duration_ms: w.duration_ms, confidence: if w.confidence.is_nan() { 0.0 } else { w.confidence } }
+/// Merge a final with the interim state it closes.
+fn final_utterance(
+    t: TranscriptEvent,
+    mode: CoalesceMode,
+    pending: Option<Pending>,
+    confidence: f64,
+    mut flags: Vec<String>,
+    received_at_ms: i64,
+) -> Utterance {
+    let mut start_ms = t.session_start_ms + t.offset_ms;
+    let mut end_ms = start_ms + t.duration_ms;
+    let mut text = t.text;
+    let mut words = t.words;
+    let mut confidence = confidence;
+    let mut utterance_id = t.utterance_id;
+    let mut decorated_text = t.decorated_text;
+    if let Some(p) = pending {
+        if t.implicit_id {
+            utterance_id = p.utterance_id;
+        }
+        if mode == CoalesceMode::Concat {
+            let mut joined = p.text;
+            joined.push_str(&text);
+            text = joined;
+            let mut all = p.words;
+            all.extend(words);
+            words = all;
+            confidence = confidence.max(p.confidence);
+            start_ms = start_ms.min(p.start_ms);
+            end_ms = end_ms.max(p.end_ms);
+            decorated_text = None;
+            let mine = std::mem::take(&mut flags);
+            flags = p.flags;
+            merge_flags(&mut flags, mine);
+        }
+    }
+    let decorated_text = decorated_text.unwrap_or_else(|| text.clone());
+    Utterance {
+        conversation_id: t.conversation_id,
+        communication_id: t.communication_id,
+        utterance_id,
+        channel: t.channel,
+        text,
+        decorated_text,
+        words: words.into_iter().map(word).collect(),
+        decorated_words: t.decorated_words.into_iter().map(word).collect(),
+        confidence,
+        language: t.language,
+        start_ms,
+        end_ms,
+        received_at_ms,
+        latency_ms: received_at_ms - end_ms,
+        event_time_ms: t.event_time_ms,
+        offset_ms: start_ms - t.session_start_ms,
+        duration_ms: end_ms - start_ms,
+        organization_id: t.organization_id,
+        engine: t.engine,
+        pii: Vec::new(),
+        flags,
+    }
 }
 
-fn summary(id: &str, kind: &str, state: ConversationState, at_ms: i64) -> ConversationUpdate {
-    ConversationUpdate {
-        conversation_id: id.to_owned(),
-        kind: kind.to_owned(),
-        status: state.status,
-        communication_id: state.communication_id,
-        topic: None,
-        at_ms,
-        participants: Vec::new(),
-        utterances: state.utterances,
-        words: state.words,
-        first_ms: state.first_ms,
-        last_ms: state.last_ms,
+fn word(w: WordEvent) -> Word {
+    Word {
+        word: w.word,
+        offset_ms: w.offset_ms,
+        duration_ms: w.duration_ms,
+        confidence: if w.confidence.is_nan() {
+            0.0
+        } else {
+            w.confidence
+        },
     }
 }
 

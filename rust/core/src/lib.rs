@@ -14,10 +14,18 @@
 //! assert!(matches!(&records[0], Record::Control(c) if c.kind == "heartbeat"));
 //! ```
 
+pub mod coalesce;
+pub mod conversation;
 pub mod decode;
+pub mod encode;
 pub mod engine;
 pub mod framing;
 pub mod metrics;
 pub mod privacy;
+pub mod quality;
 pub mod record;
+pub mod redact;
+pub mod reorder;
+pub mod ring;
+pub mod sequence;
 pub mod timefmt;

@@ -135,6 +135,24 @@ pub struct Stats {
     pub pii: BTreeMap<String, u64>,
     /// Repeated utterance ids that did not produce a second final.
     pub duplicates: u64,
+    /// Transcript events decoded (interim and final), before any check.
+    pub transcript_events: u64,
+    /// Interim results for an utterance whose final was already delivered (no record).
+    pub stale_partials: u64,
+    /// Records dropped by a quality gate whose policy is `drop`, by flag.
+    pub dropped: BTreeMap<String, u64>,
+    /// Sequence problems by kind (`missing`, `duplicate`, `reordered`, `reset`): summed `Gap` counts.
+    pub gaps: BTreeMap<&'static str, u64>,
+    /// Transcripts the source marked as interrupted.
+    pub interruptions: u64,
+    /// Pending partials closed without a final: expired (timeout, conversation end, finish) or
+    /// reset by an interruption. Each is also a `Partial` record with that state.
+    pub partials_expired: u64,
+    pub partials_interrupted: u64,
+    /// Status messages that repeated the known status (no record).
+    pub status_repeats: u64,
+    pub conversations_ended: u64,
+    pub conversations_evicted: u64,
     pub words: u64,
     /// Latency (received − utterance end), ms; negative latencies are counted separately.
     pub latency_ms: Histogram,
@@ -150,6 +168,14 @@ pub struct Stats {
 impl Stats {
     pub(crate) fn count_record(&mut self, kind: &'static str) {
         *self.records.entry(kind).or_insert(0) += 1;
+    }
+
+    pub(crate) fn count_flag(&mut self, flag: &str) {
+        if let Some(n) = self.flags.get_mut(flag) {
+            *n += 1;
+        } else {
+            self.flags.insert(flag.to_owned(), 1);
+        }
     }
 
     pub(crate) fn count_confidence(&mut self, c: f64) {

@@ -75,6 +75,9 @@ pub struct Partial {
     pub end_ms: i64,
     pub received_at_ms: i64,
     pub flags: Vec<String>,
+    /// `interim` (the text so far), `expired` (no final came within the partial timeout, or the
+    /// conversation ended first) or `interrupted` (the speaker was interrupted: this text was reset).
+    pub state: String,
 }
 
 /// A change in a conversation: first seen, status change, discovery, end (with a summary), eviction.
@@ -93,6 +96,13 @@ pub struct ConversationUpdate {
     pub words: u64,
     pub first_ms: Option<i64>,
     pub last_ms: Option<i64>,
+    /// Metadata merged from the source (seed 004 `metadata`), sorted by key.
+    pub metadata: Vec<(String, String)>,
+    /// Final utterances and words per channel, in order of first appearance.
+    pub utterances_by_channel: Vec<(String, u64)>,
+    pub words_by_channel: Vec<(String, u64)>,
+    /// Why an `evicted` conversation was dropped: `idle` or `capacity`.
+    pub reason: Option<String>,
 }
 
 /// A participant as announced by a discovery topic.
@@ -105,21 +115,24 @@ pub struct Participant {
     pub ended: bool,
 }
 
-/// Lost, duplicate or reordered sequence numbers on a stream that numbers its events.
+/// Lost, duplicate or reordered sequence numbers on a stream that numbers its events, or a
+/// restart of the numbering (`reset`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Gap {
     pub stream: String,
-    /// `missing`, `duplicate` or `reordered`.
+    /// `missing`, `duplicate`, `reordered` or `reset`.
     pub kind: String,
     pub expected: i64,
     pub got: i64,
     pub count: u64,
+    /// When the sequence number that revealed it was received, epoch ms.
+    pub at_ms: i64,
 }
 
 /// Input the engine could not use. `sample` is redacted and truncated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejected {
-    /// A stable snake_case reason, e.g. `invalid_json`, `document_too_large`, `invalid_document`.
+    /// A stable `snake_case` reason, e.g. `invalid_json`, `document_too_large`, `invalid_document`.
     pub reason: String,
     /// Byte offset of the first bad byte (in the frame for message mode, in the stream otherwise).
     pub offset: Option<u64>,

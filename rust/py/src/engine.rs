@@ -2,7 +2,6 @@
 
 use std::str::FromStr;
 
-use gcstream_core::decode::WireFormat;
 use gcstream_core::engine::{ConfigError as CoreConfigError, Engine, EngineConfig};
 use gcstream_core::framing::FramingConfig;
 use gcstream_core::metrics::{Histogram, Stats};
@@ -23,28 +22,67 @@ pub struct PyEngine {
 impl PyEngine {
     #[new]
     #[pyo3(signature = (
-        wire_format = "notifications", *, mode = "message", max_document_bytes = 1_048_576, max_depth = 128,
-        dedup_capacity = 1_048_576, max_conversations = 100_000, conversation_idle_ms = 21_600_000,
+        wire_format = "notifications", *, mode = None, max_document_bytes = 1_048_576, max_depth = 128,
+        dedup_capacity = 1_048_576, max_conversations = 100_000, conversation_idle_ms = 900_000,
+        coalesce = None, partial_timeout_ms = None, reorder_window_ms = None,
+        latency_threshold_ms = None, latency_policy = "flag", confidence_policy = "flag",
+        expected_language = None, language_policy = "flag",
+        min_snr_db = 15.0, max_jitter_ms = 50.0, max_packet_loss_pct = 2.0, audio_policy = "flag",
+        codec_allowlist = None, codec_policy = "flag", interruption_policy = "flag",
     ))]
+    // One keyword per option, as the stub documents them; each is converted and nothing more.
+    #[allow(clippy::too_many_arguments)]
     fn py_new(
         wire_format: &str,
-        mode: &str,
+        mode: Option<&str>,
         max_document_bytes: usize,
         max_depth: usize,
         dedup_capacity: usize,
         max_conversations: usize,
         conversation_idle_ms: i64,
+        coalesce: Option<&str>,
+        partial_timeout_ms: Option<i64>,
+        reorder_window_ms: Option<i64>,
+        latency_threshold_ms: Option<i64>,
+        latency_policy: &str,
+        confidence_policy: &str,
+        expected_language: Option<String>,
+        language_policy: &str,
+        min_snr_db: f64,
+        max_jitter_ms: f64,
+        max_packet_loss_pct: f64,
+        audio_policy: &str,
+        codec_allowlist: Option<Vec<String>>,
+        codec_policy: &str,
+        interruption_policy: &str,
     ) -> PyResult<Self> {
-        let wire_format = WireFormat::from_str(wire_format)
-            .map_err(|message| config_error(&CoreConfigError { field: "wire_format".into(), message }))?;
-        let mode = parse_mode(mode).map_err(|e| config_error(&e))?;
-        let config = EngineConfig {
-            wire_format,
-            framing: FramingConfig { mode, max_document_bytes, max_depth },
-            dedup_capacity,
-            max_conversations,
-            conversation_idle_ms,
-        };
+        let wire_format = parse("wire_format", wire_format)?;
+        let mut config = EngineConfig::for_format(wire_format);
+        if let Some(mode) = mode {
+            config.framing.mode = parse_mode(mode).map_err(|e| config_error(&e))?;
+        }
+        config.framing = FramingConfig { max_document_bytes, max_depth, ..config.framing };
+        config.dedup_capacity = dedup_capacity;
+        config.max_conversations = max_conversations;
+        config.conversation_idle_ms = conversation_idle_ms;
+        if let Some(c) = coalesce {
+            config.coalesce = parse("coalesce", c)?;
+        }
+        config.partial_timeout_ms = partial_timeout_ms.unwrap_or(config.partial_timeout_ms);
+        config.reorder_window_ms = reorder_window_ms.unwrap_or(config.reorder_window_ms);
+        let q = &mut config.quality;
+        q.latency_threshold_ms = latency_threshold_ms.or(q.latency_threshold_ms);
+        q.latency_policy = parse("latency_policy", latency_policy)?;
+        q.confidence_policy = parse("confidence_policy", confidence_policy)?;
+        q.expected_language = expected_language;
+        q.language_policy = parse("language_policy", language_policy)?;
+        (q.min_snr_db, q.max_jitter_ms, q.max_packet_loss_pct) = (min_snr_db, max_jitter_ms, max_packet_loss_pct);
+        q.audio_policy = parse("audio_policy", audio_policy)?;
+        if let Some(list) = codec_allowlist {
+            q.codec_allowlist = list;
+        }
+        q.codec_policy = parse("codec_policy", codec_policy)?;
+        q.interruption_policy = parse("interruption_policy", interruption_policy)?;
         Engine::new(config).map(|inner| Self { inner }).map_err(|e| config_error(&e))
     }
 
@@ -74,7 +112,7 @@ impl PyEngine {
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        stats_dict(py, self.inner.stats())
+        stats_dict(py, &self.inner.stats())
     }
 
     #[getter]
@@ -85,6 +123,11 @@ impl PyEngine {
     fn __repr__(&self) -> String {
         format!("Engine(wire_format={:?})", self.inner.config().wire_format.as_str())
     }
+}
+
+/// Parse a named option with the core's `FromStr`, mapping the error to `ConfigError`.
+fn parse<T: FromStr<Err = String>>(field: &str, value: &str) -> PyResult<T> {
+    T::from_str(value).map_err(|message| config_error(&CoreConfigError { field: field.into(), message }))
 }
 
 fn histogram_dict<'py>(py: Python<'py>, h: &Histogram) -> PyResult<Bound<'py, PyDict>> {
@@ -118,5 +161,15 @@ fn stats_dict<'py>(py: Python<'py>, s: &Stats) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("confidence_min", (s.confidence_count > 0).then_some(s.confidence_min))?;
     d.set_item("words_per_second", s.words_per_second())?;
     d.set_item("conversations_active", s.conversations_active)?;
+    d.set_item("transcript_events", s.transcript_events)?;
+    d.set_item("stale_partials", s.stale_partials)?;
+    d.set_item("dropped", s.dropped.clone())?;
+    d.set_item("gaps", s.gaps.clone())?;
+    d.set_item("interruptions", s.interruptions)?;
+    d.set_item("partials_expired", s.partials_expired)?;
+    d.set_item("partials_interrupted", s.partials_interrupted)?;
+    d.set_item("status_repeats", s.status_repeats)?;
+    d.set_item("conversations_ended", s.conversations_ended)?;
+    d.set_item("conversations_evicted", s.conversations_evicted)?;
     Ok(d)
 }

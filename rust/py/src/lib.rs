@@ -3,20 +3,26 @@
 //! This crate only converts arguments and maps errors; every decision lives in the core.
 //! Users import `gcstream`, never this module.
 
+mod encode;
 mod engine;
 mod errors;
 mod framing;
 mod input;
 mod records;
+mod ring;
 
 use pyo3::prelude::*;
 
 #[pymodule]
 mod _core {
     #[pymodule_export]
+    use super::encode::{decode_jsonl, encode_jsonl, encode_line_protocol, record_keys};
+    #[pymodule_export]
     use super::engine::PyEngine;
     #[pymodule_export]
     use super::framing::PyFrameAssembler;
+    #[pymodule_export]
+    use super::ring::PyRing;
     #[pymodule_export]
     use super::records::{
         PyControl, PyConversationUpdate, PyGap, PyParticipant, PyPartial, PyPiiFinding, PyRejected, PyUtterance, PyWord,

@@ -146,6 +146,7 @@ record_class!(PyPartial, "Partial", Partial,
         end_ms => |s, py| s.end_ms,
         received_at_ms => |s, py| s.received_at_ms,
         flags => |s, py| PyTuple::new(py, &s.flags)?,
+        state => |s, py| s.state.as_str(),
     }
 );
 
@@ -163,6 +164,10 @@ record_class!(PyConversationUpdate, "ConversationUpdate", ConversationUpdate,
         words => |s, py| s.words,
         first_ms => |s, py| s.first_ms,
         last_ms => |s, py| s.last_ms,
+        metadata => |s, py| s.metadata.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+        utterances_by_channel => |s, py| s.utterances_by_channel.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+        words_by_channel => |s, py| s.words_by_channel.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+        reason => |s, py| s.reason.as_deref(),
     }
 );
 
@@ -174,6 +179,7 @@ record_class!(PyGap, "Gap", Gap,
         expected => |s, py| s.expected,
         got => |s, py| s.got,
         count => |s, py| s.count,
+        at_ms => |s, py| s.at_ms,
     }
 );
 

@@ -15,6 +15,7 @@
 
 mod lenient;
 mod notifications;
+mod seeds;
 
 use std::fmt;
 use std::str::FromStr;
@@ -26,8 +27,18 @@ pub use lenient::{LenientI64, LenientStr};
 pub enum WireFormat {
     /// Genesys Cloud Notifications API over WebSocket: `topicName`/`version`/`eventBody`/`metadata`.
     Notifications,
-    /// Genesys Cloud via Amazon EventBridge: the same envelope inside `detail`.
+    /// Genesys Cloud via Amazon `EventBridge`: the same envelope inside `detail`.
     EventBridge,
+    /// Seed 000: `{type:"transcription", interactionId, mediaTimestamp, text, confidence, final, mediaType}`.
+    Interaction,
+    /// Seed 001: arrays of `{eventType:"transcription", eventSequence, mediaSessionId, transcript, isPartial, timestamp}`.
+    Media,
+    /// Seed 002: `{type, conversationId, participantId, language, segments[], isPartial, interruptionDetected, audioQuality, timestamp}`.
+    Segments,
+    /// Seed 003: `{utteranceId, speaker, text, confidence, startTime, endTime, isFinal}` pieces to concatenate.
+    Fragments,
+    /// Seed 004: `{conversationId, type: transcript|statusChange|metadata|participants, data, timestamp}`.
+    ConversationEvents,
 }
 
 impl WireFormat {
@@ -36,11 +47,34 @@ impl WireFormat {
         match self {
             Self::Notifications => "notifications",
             Self::EventBridge => "eventbridge",
+            Self::Interaction => "interaction",
+            Self::Media => "media",
+            Self::Segments => "segments",
+            Self::Fragments => "fragments",
+            Self::ConversationEvents => "conversation-events",
         }
     }
 
     /// Every supported format, for error messages and `--help`.
-    pub const ALL: &'static [WireFormat] = &[Self::Notifications, Self::EventBridge];
+    pub const ALL: &'static [WireFormat] = &[
+        Self::Notifications,
+        Self::EventBridge,
+        Self::Interaction,
+        Self::Media,
+        Self::Segments,
+        Self::Fragments,
+        Self::ConversationEvents,
+    ];
+
+    /// The framing mode a stream of this format needs when the caller does not choose one:
+    /// `conversation-events` (seed 004) splits documents across frames, so it needs `stream`;
+    /// every other format sends one document per WebSocket message.
+    pub fn default_framing_mode(self) -> crate::framing::Mode {
+        match self {
+            Self::ConversationEvents => crate::framing::Mode::Stream,
+            _ => crate::framing::Mode::Message,
+        }
+    }
 }
 
 impl FromStr for WireFormat {
@@ -63,8 +97,18 @@ pub struct WordEvent {
     pub confidence: f64,
 }
 
+/// Audio-quality measurements attached to a transcript (seed 002 `audioQuality`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AudioQuality {
+    pub snr_db: Option<f64>,
+    pub jitter_ms: Option<f64>,
+    pub packet_loss_pct: Option<f64>,
+    /// The language the engine detected, compared (case-insensitively) with the declared one.
+    pub detected_language: Option<String>,
+}
+
 /// One transcript result (an utterance, final or interim) as the source sent it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TranscriptEvent {
     pub topic: Option<String>,
     pub conversation_id: String,
@@ -86,6 +130,32 @@ pub struct TranscriptEvent {
     pub event_time_ms: Option<i64>,
     pub organization_id: Option<String>,
     pub engine: Option<String>,
+    /// The source has no utterance ids (seeds 000 and 001): interim results belong to the one open
+    /// utterance of their (conversation, communication, channel), and `utterance_id` is a key derived
+    /// from the source (a timestamp or sequence number) used only to recognise a repeated final.
+    pub implicit_id: bool,
+    /// The source's event sequence number (seed 001 `eventSequence`), per conversation.
+    pub sequence: Option<i64>,
+    /// The source detected that this speaker was interrupted (seed 002 `interruptionDetected`).
+    pub interrupted: bool,
+    pub audio: Option<AudioQuality>,
+    /// Codec or media type, checked against the allowlist (seeds 000 and 001).
+    pub media_type: Option<String>,
+}
+
+/// Conversation metadata (seed 004 `metadata`): merged key by key into the conversation state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetadataEvent {
+    pub conversation_id: String,
+    /// Values are kept as their JSON text when they are not strings.
+    pub entries: Vec<(String, String)>,
+}
+
+/// The participants of a conversation (seed 004 `participants`): replaces the known list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParticipantsEvent {
+    pub conversation_id: String,
+    pub participants: Vec<crate::record::Participant>,
 }
 
 /// Transcription status of a conversation (status-only messages and the status of every message).
@@ -119,18 +189,23 @@ pub struct ControlEvent {
 }
 
 /// What a decoder produces.
+// Transcripts dominate the stream; boxing them would cost an allocation per event for nothing,
+// since events only pass through a reused buffer.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     Transcript(TranscriptEvent),
     Status(StatusEvent),
     Conversation(ConversationEvent),
     Control(ControlEvent),
+    Metadata(MetadataEvent),
+    Participants(ParticipantsEvent),
 }
 
 /// A document that is valid JSON but cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeError {
-    /// Stable snake_case reason: `invalid_json`, `invalid_document`, `missing_field`.
+    /// Stable `snake_case` reason: `invalid_json`, `invalid_document`, `missing_field`.
     pub reason: &'static str,
     pub message: String,
     /// Byte offset inside the document where known.
@@ -159,7 +234,7 @@ impl DecodeError {
     }
 }
 
-/// serde_json reports 1-based line and column; turn them back into a byte offset.
+/// `serde_json` reports 1-based line and column; turn them back into a byte offset.
 fn line_col_to_offset(doc: &[u8], line: usize, column: usize) -> u64 {
     let mut offset = 0usize;
     for _ in 1..line {
@@ -187,5 +262,10 @@ pub fn decode_into(format: WireFormat, doc: &[u8], out: &mut Vec<Event>) -> Resu
     match format {
         WireFormat::Notifications => notifications::decode_notification(doc, out),
         WireFormat::EventBridge => notifications::decode_eventbridge(doc, out),
+        WireFormat::Interaction => seeds::decode_interaction(doc, out),
+        WireFormat::Media => seeds::decode_media(doc, out),
+        WireFormat::Segments => seeds::decode_segments(doc, out),
+        WireFormat::Fragments => seeds::decode_fragments(doc, out),
+        WireFormat::ConversationEvents => seeds::decode_conversation_events(doc, out),
     }
 }

@@ -1,0 +1,67 @@
+"""The full Engine on a realistic mixed stream, against the pure-Python reference and orjson alone.
+
+Group ``engine-mixed``: ``core`` (gcstream.Engine: framing, decoding, coalescing, ordering,
+quality, conversations, records into Python), ``reference`` (tests/reference_stream.py doing the
+same work in Python with orjson) and ``orjson`` (``orjson.loads`` of every frame and nothing
+else). Goals: core >= 30x reference and >= 2x orjson, as ratios of medians from the same run
+(benches/floors.toml). The input: 50 interleaved conversations, two interim results before each
+final, heartbeats, status messages, neighbour swaps and occasional repeated finals.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import gcstream
+from reference_stream import ReferenceEngine, mixed_stream
+
+FRAMES = mixed_stream(2000, conversations=50, seed=7)
+UTTERANCES = 2000
+
+
+def _core() -> int:
+    eng = gcstream.Engine("notifications")
+    n = 0
+    for frame, at in FRAMES:
+        n += len(eng.feed(frame, received_at_ms=at))
+    n += len(eng.finish())
+    assert eng.stats()["records"]["utterance"] == UTTERANCES
+    return n
+
+
+def _reference() -> int:
+    ref = ReferenceEngine()
+    out = []
+    for frame, at in FRAMES:
+        out += ref.feed(frame, at)
+    out += ref.finish()
+    assert sum(r["kind"] == "utterance" for r in out) == UTTERANCES
+    return len(out)
+
+
+def _orjson() -> int:
+    n = 0
+    for frame, _ in FRAMES:
+        n += len(orjson.loads(frame))
+    return n
+
+
+@pytest.mark.benchmark(group="engine-mixed")
+def test_core(benchmark) -> None:  # type: ignore[no-untyped-def]
+    assert benchmark(_core) > UTTERANCES
+
+
+@pytest.mark.benchmark(group="engine-mixed")
+def test_reference(benchmark) -> None:  # type: ignore[no-untyped-def]
+    assert benchmark(_reference) > UTTERANCES
+
+
+@pytest.mark.benchmark(group="engine-mixed")
+def test_orjson(benchmark) -> None:  # type: ignore[no-untyped-def]
+    assert benchmark(_orjson) > 0
