@@ -1,19 +1,54 @@
 //! Applying redaction to records before they leave the engine.
 //!
-//! PLACEHOLDER API (the redactor lands in `redact/`): the engine calls these methods at fixed
-//! points, and this module decides what is redacted and whether a final utterance is held for a
-//! short, bounded time so that PII split across consecutive utterances can be removed from both.
+//! The redactor ([`crate::redact`]) finds PII in one text. This module applies it to every text
+//! field of a record — `text`, `decorated_text`, `words[].word`, `decorated_words[].word` — and
+//! handles PII that is split across consecutive utterances of one conversation channel ("four one
+//! one one" … "one one one one …"), which is how callers really read card numbers out.
 //!
-//! Engine contract:
-//! - every final `Utterance` goes through [`Privacy::utterance`], which returns the utterances that
-//!   are ready (possibly none now, possibly earlier held ones); order per (conversation, channel) is kept;
-//! - [`Privacy::tick`] releases utterances whose hold expired; [`Privacy::flush`] releases all;
-//!   [`Privacy::end_conversation`] releases one conversation's;
-//! - [`Privacy::partial`] redacts interim text in place (partials are never held);
-//! - [`Privacy::text`] redacts free text (rejected samples, error messages).
+//! ```
+//! use gcstream_core::privacy::{Privacy, PrivacyConfig};
+//! let p = Privacy::new(PrivacyConfig::default()).unwrap();
+//! assert_eq!(p.text("my card is 4111 1111 1111 1111"), "my card is [CREDIT_CARD]");
+//! ```
+//!
+//! # Theory of operation: the hold window
+//!
+//! Each (conversation, channel) is a *lane* with two parts:
+//!
+//! - **released tail**: the last [`TAIL_WORDS`] words already emitted on the lane (text,
+//!   decorated text and both word lists). It is context only: PII that starts there is found
+//!   and removed from the *new* utterance, but what was emitted cannot be recalled.
+//! - **held**: up to [`MAX_HELD`] final utterances not yet emitted.
+//!
+//! When a final utterance arrives, the lane scans `released tail + held + new` as one text, and
+//! every finding is applied to each segment it touches. Then:
+//!
+//! - if the new utterance *ends* in something that may be the start of PII (a run of digits or
+//!   number words, spelled letters, "at", "dot", "plus"), it joins `held`, to be completed by the
+//!   next utterance of the lane;
+//! - otherwise the held utterances and the new one are released, in order.
+//!
+//! Held utterances are also released on `tick` once the first of them has waited `hold_ms`, when
+//! `MAX_HELD` is reached, when the conversation ends or is evicted, and on `flush`. So an entity
+//! split over up to `MAX_HELD + 1` utterances that arrive within `hold_ms` of each other is
+//! redacted in all of them; most utterances end in ordinary words and are never held.
+//!
+//! Partial (interim) text is never held: it is redacted on its own, and a trailing run of three
+//! or more digit tokens — a card or phone number still being spoken — is masked as
+//! [`PENDING_TAG`] until the final arrives.
+
+use std::collections::{BTreeMap, HashMap};
 
 use crate::engine::ConfigError;
-use crate::record::{Partial, Utterance};
+use crate::record::{Partial, PiiFinding, Utterance, Word};
+use crate::redact::{CustomPattern, Finding, PiiKind, Redactor, RedactorConfig};
+
+/// Words of already-emitted text kept per lane as context for the next utterance.
+pub const TAIL_WORDS: usize = 40;
+/// Most utterances held at once per lane.
+pub const MAX_HELD: usize = 4;
+/// Replaces a trailing digit run in interim text, which may be PII still being spoken.
+pub const PENDING_TAG: &str = "[PENDING]";
 
 /// Redaction options.
 #[derive(Clone, Debug)]
@@ -46,16 +81,71 @@ impl Default for PrivacyConfig {
     }
 }
 
+/// Build the redactor for a privacy configuration, with errors naming the setting.
+pub fn build_redactor(config: &PrivacyConfig) -> Result<Redactor, ConfigError> {
+    let mut kinds = Vec::new();
+    for name in &config.kinds {
+        let kind = PiiKind::BUILTIN.into_iter().find(|k| k.as_str() == name).ok_or_else(|| ConfigError {
+            field: "pii_kinds".into(),
+            message: format!("unknown PII kind {name:?}; expected some of: ssn, phone, email, credit_card"),
+        })?;
+        kinds.push(kind);
+    }
+    let redactor_config = RedactorConfig {
+        kinds,
+        tags: config.tags.iter().cloned().collect::<HashMap<_, _>>(),
+        custom: config
+            .custom
+            .iter()
+            .map(|(name, pattern, tag)| CustomPattern { name: name.clone(), pattern: pattern.clone(), tag: tag.clone() })
+            .collect(),
+        spoken: config.spoken,
+    };
+    Redactor::new(redactor_config).map_err(|e| ConfigError { field: format!("pii.{}", e.field), message: e.message })
+}
+
+/// Findings gathered for one held utterance, per field.
+#[derive(Debug, Default)]
+struct Marks {
+    text: Vec<Finding>,
+    decorated: Vec<Finding>,
+    words: Vec<Option<PiiKind>>,
+    decorated_words: Vec<Option<PiiKind>>,
+}
+
+#[derive(Debug)]
+struct Held {
+    utterance: Utterance,
+    marks: Marks,
+}
+
+#[derive(Debug, Default)]
+struct Lane {
+    tail: Vec<String>,
+    decorated_tail: Vec<String>,
+    tail_words: Vec<String>,
+    decorated_tail_words: Vec<String>,
+    held: Vec<Held>,
+    deadline_ms: i64,
+}
+
 /// Redaction state of an engine.
 #[derive(Debug)]
 pub struct Privacy {
     config: PrivacyConfig,
+    redactor: Option<Redactor>,
+    lanes: HashMap<(String, String), Lane>,
+    counts: BTreeMap<String, u64>,
 }
 
 impl Privacy {
-    /// Validate the configuration (custom patterns, kind names).
+    /// Validate the configuration (custom patterns, kind names, tags).
     pub fn new(config: PrivacyConfig) -> Result<Self, ConfigError> {
-        Ok(Self { config })
+        if config.hold_ms < 0 {
+            return Err(ConfigError { field: "pii_hold_ms".into(), message: "must be 0 or more".into() });
+        }
+        let redactor = if config.enabled { Some(build_redactor(&config)?) } else { None };
+        Ok(Self { config, redactor, lanes: HashMap::new(), counts: BTreeMap::new() })
     }
 
     /// The options in force.
@@ -63,36 +153,409 @@ impl Privacy {
         &self.config
     }
 
-    /// Redact a final utterance; returns the utterances ready to emit, in order.
-    pub fn utterance(&mut self, u: Utterance, _now_ms: i64) -> Vec<Utterance> {
-        vec![u]
+    /// Redact a final utterance; returns the utterances ready to emit, in order per lane.
+    pub fn utterance(&mut self, u: Utterance, now_ms: i64) -> Vec<Utterance> {
+        let Some(redactor) = self.redactor.as_ref() else { return vec![u] };
+        let key = (u.conversation_id.clone(), u.channel.clone());
+        let lane = self.lanes.entry(key).or_default();
+        let risky = self.config.hold_ms > 0 && (ends_risky(&u.text) || ends_risky(&u.decorated_text));
+        lane.held.push(Held { utterance: u, marks: Marks::default() });
+        scan_lane(redactor, lane);
+        let mut out = Vec::new();
+        if risky && lane.held.len() < MAX_HELD {
+            if lane.held.len() == 1 {
+                lane.deadline_ms = now_ms.saturating_add(self.config.hold_ms);
+            }
+        } else {
+            release(redactor, lane, &mut self.counts, &mut out);
+        }
+        out
     }
 
     /// Release held utterances whose hold has expired.
-    pub fn tick(&mut self, _now_ms: i64) -> Vec<Utterance> {
-        Vec::new()
+    pub fn tick(&mut self, now_ms: i64) -> Vec<Utterance> {
+        let mut out = Vec::new();
+        let Some(redactor) = self.redactor.as_ref() else { return out };
+        let mut due: Vec<&(String, String)> =
+            self.lanes.iter().filter(|(_, l)| !l.held.is_empty() && l.deadline_ms <= now_ms).map(|(k, _)| k).collect();
+        due.sort();
+        let due: Vec<(String, String)> = due.into_iter().cloned().collect();
+        for key in due {
+            if let Some(lane) = self.lanes.get_mut(&key) {
+                release(redactor, lane, &mut self.counts, &mut out);
+            }
+        }
+        out
     }
 
-    /// Release everything held.
+    /// Release everything held and forget all lanes.
     pub fn flush(&mut self) -> Vec<Utterance> {
-        Vec::new()
+        let mut out = Vec::new();
+        let Some(redactor) = self.redactor.as_ref() else { return out };
+        let mut keys: Vec<(String, String)> = self.lanes.keys().cloned().collect();
+        keys.sort();
+        for key in keys {
+            if let Some(mut lane) = self.lanes.remove(&key) {
+                release(redactor, &mut lane, &mut self.counts, &mut out);
+            }
+        }
+        out
     }
 
-    /// Release everything held for one conversation (it ended or was evicted).
-    pub fn end_conversation(&mut self, _conversation_id: &str) -> Vec<Utterance> {
-        Vec::new()
+    /// Release everything held for one conversation (it ended or was evicted) and forget its lanes.
+    pub fn end_conversation(&mut self, conversation_id: &str) -> Vec<Utterance> {
+        let mut out = Vec::new();
+        let Some(redactor) = self.redactor.as_ref() else { return out };
+        let mut keys: Vec<(String, String)> = self.lanes.keys().filter(|(c, _)| c == conversation_id).cloned().collect();
+        keys.sort();
+        for key in keys {
+            if let Some(mut lane) = self.lanes.remove(&key) {
+                release(redactor, &mut lane, &mut self.counts, &mut out);
+            }
+        }
+        out
     }
 
-    /// Redact interim text in place.
-    pub fn partial(&mut self, _p: &mut Partial) {}
+    /// Redact interim text in place; a trailing digit run is masked until the final arrives.
+    pub fn partial(&mut self, p: &mut Partial) {
+        let Some(redactor) = self.redactor.as_ref() else { return };
+        let (text, _) = redactor.redact(&p.text);
+        p.text = mask_pending_tail(&text);
+    }
 
-    /// Redact free text.
+    /// Redact free text (rejected samples, error messages).
     pub fn text(&self, text: &str) -> String {
-        text.to_owned()
+        match &self.redactor {
+            Some(r) => r.redact(text).0,
+            None => text.to_owned(),
+        }
     }
 
-    /// PII findings counted so far, by kind.
+    /// The redactor in use (None when redaction is disabled).
+    pub fn redactor(&self) -> Option<&Redactor> {
+        self.redactor.as_ref()
+    }
+
+    /// PII entities redacted so far, by kind.
     pub fn counts(&self) -> Vec<(String, u64)> {
-        Vec::new()
+        self.counts.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    /// Utterances currently held, across all lanes (for tests and metrics).
+    pub fn held(&self) -> usize {
+        self.lanes.values().map(|l| l.held.len()).sum()
+    }
+}
+
+/// Scan `tail + held texts` of a lane as one text per field and record every finding on each
+/// held segment it touches.
+fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
+    let texts: Vec<&str> = lane.held.iter().map(|h| h.utterance.text.as_str()).collect();
+    let per_segment = scan_segments(redactor, &lane.tail, &texts);
+    for (held, found) in lane.held.iter_mut().zip(per_segment) {
+        merge_findings(&mut held.marks.text, found);
+    }
+    let texts: Vec<&str> = lane.held.iter().map(|h| h.utterance.decorated_text.as_str()).collect();
+    let per_segment = scan_segments(redactor, &lane.decorated_tail, &texts);
+    for (held, found) in lane.held.iter_mut().zip(per_segment) {
+        merge_findings(&mut held.marks.decorated, found);
+    }
+    let lists: Vec<&[Word]> = lane.held.iter().map(|h| h.utterance.words.as_slice()).collect();
+    let per_segment = scan_word_segments(redactor, &lane.tail_words, &lists);
+    for (held, flags) in lane.held.iter_mut().zip(per_segment) {
+        or_flags(&mut held.marks.words, &flags);
+    }
+    let lists: Vec<&[Word]> = lane.held.iter().map(|h| h.utterance.decorated_words.as_slice()).collect();
+    let per_segment = scan_word_segments(redactor, &lane.decorated_tail_words, &lists);
+    for (held, flags) in lane.held.iter_mut().zip(per_segment) {
+        or_flags(&mut held.marks.decorated_words, &flags);
+    }
+}
+
+/// Findings per segment (spans in the segment's own coordinates) when `tail` and the segments
+/// are joined with single spaces.
+fn scan_segments(redactor: &Redactor, tail: &[String], segments: &[&str]) -> Vec<Vec<Finding>> {
+    let mut joined = tail.join(" ");
+    let mut bounds = Vec::with_capacity(segments.len());
+    for s in segments {
+        if !joined.is_empty() {
+            joined.push(' ');
+        }
+        let start = joined.len();
+        joined.push_str(s);
+        bounds.push((start, joined.len()));
+    }
+    let findings = redactor.scan(&joined);
+    bounds
+        .iter()
+        .map(|&(start, end)| {
+            findings
+                .iter()
+                .filter(|f| f.start < end && f.end > start)
+                .map(|f| Finding { kind: f.kind, start: f.start.max(start) - start, end: f.end.min(end) - start })
+                .collect()
+        })
+        .collect()
+}
+
+fn scan_word_segments(redactor: &Redactor, tail: &[String], lists: &[&[Word]]) -> Vec<Vec<Option<PiiKind>>> {
+    let mut tokens: Vec<&str> = tail.iter().map(String::as_str).collect();
+    let mut bounds = Vec::with_capacity(lists.len());
+    for list in lists {
+        let start = tokens.len();
+        tokens.extend(list.iter().map(|w| w.word.as_str()));
+        bounds.push((start, tokens.len()));
+    }
+    if tokens.is_empty() {
+        return bounds.iter().map(|_| Vec::new()).collect();
+    }
+    let flags = redactor.scan_tokens(&tokens);
+    bounds.iter().map(|&(start, end)| flags[start..end].to_vec()).collect()
+}
+
+fn merge_findings(into: &mut Vec<Finding>, found: Vec<Finding>) {
+    into.extend(found);
+    into.sort_by_key(|f| (f.start, f.end));
+    let mut merged: Vec<Finding> = Vec::with_capacity(into.len());
+    for f in into.drain(..) {
+        match merged.last_mut() {
+            Some(last) if f.start < last.end => {
+                if f.end - f.start > last.end - last.start {
+                    last.kind = f.kind;
+                }
+                last.end = last.end.max(f.end);
+            }
+            _ => merged.push(f),
+        }
+    }
+    *into = merged;
+}
+
+fn or_flags(into: &mut Vec<Option<PiiKind>>, flags: &[Option<PiiKind>]) {
+    if into.len() < flags.len() {
+        into.resize(flags.len(), None);
+    }
+    for (slot, flag) in into.iter_mut().zip(flags) {
+        if slot.is_none() {
+            *slot = *flag;
+        }
+    }
+}
+
+/// Emit every held utterance of a lane, redacted, and move its text into the released tail.
+fn release(redactor: &Redactor, lane: &mut Lane, counts: &mut BTreeMap<String, u64>, out: &mut Vec<Utterance>) {
+    for held in lane.held.drain(..) {
+        let Held { mut utterance, marks } = held;
+        push_tail(&mut lane.tail, &utterance.text);
+        push_tail(&mut lane.decorated_tail, &utterance.decorated_text);
+        push_tail_words(&mut lane.tail_words, &utterance.words);
+        push_tail_words(&mut lane.decorated_tail_words, &utterance.decorated_words);
+        let mut per_kind: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for f in &marks.text {
+            per_kind.entry(redactor.kind_name(f.kind).to_owned()).or_default().0 += 1;
+        }
+        for f in &marks.decorated {
+            per_kind.entry(redactor.kind_name(f.kind).to_owned()).or_default().1 += 1;
+        }
+        for (kind, (a, b)) in per_kind {
+            *counts.entry(kind).or_insert(0) += a.max(b);
+        }
+        let mut pii = Vec::new();
+        utterance.text = apply(redactor, &utterance.text, &marks.text, "text", &mut pii);
+        utterance.decorated_text = apply(redactor, &utterance.decorated_text, &marks.decorated, "decorated_text", &mut pii);
+        apply_words(redactor, &mut utterance.words, &marks.words, "words", &mut pii);
+        apply_words(redactor, &mut utterance.decorated_words, &marks.decorated_words, "decorated_words", &mut pii);
+        utterance.pii = pii;
+        out.push(utterance);
+    }
+}
+
+fn push_tail(tail: &mut Vec<String>, text: &str) {
+    tail.extend(text.split_whitespace().map(str::to_owned));
+    if tail.len() > TAIL_WORDS {
+        tail.drain(..tail.len() - TAIL_WORDS);
+    }
+}
+
+fn push_tail_words(tail: &mut Vec<String>, words: &[Word]) {
+    tail.extend(words.iter().map(|w| w.word.clone()));
+    if tail.len() > TAIL_WORDS {
+        tail.drain(..tail.len() - TAIL_WORDS);
+    }
+}
+
+/// Replace each finding's span with its tag; record the spans in characters of the original.
+fn apply(redactor: &Redactor, text: &str, findings: &[Finding], field: &'static str, pii: &mut Vec<PiiFinding>) -> String {
+    if findings.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for f in findings {
+        let (start, end) = (f.start.min(text.len()), f.end.min(text.len()));
+        if start < last || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+            continue;
+        }
+        out.push_str(&text[last..start]);
+        out.push_str(redactor.tag(f.kind));
+        pii.push(PiiFinding {
+            kind: redactor.kind_name(f.kind).to_owned(),
+            field,
+            start: text[..start].chars().count(),
+            end: text[..end].chars().count(),
+        });
+        last = end;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+fn apply_words(redactor: &Redactor, words: &mut [Word], flags: &[Option<PiiKind>], field: &'static str, pii: &mut Vec<PiiFinding>) {
+    let mut i = 0;
+    while i < words.len() {
+        let Some(kind) = flags.get(i).copied().flatten() else {
+            i += 1;
+            continue;
+        };
+        let start = i;
+        while i < words.len() && flags.get(i).copied().flatten() == Some(kind) {
+            redactor.tag(kind).clone_into(&mut words[i].word);
+            i += 1;
+        }
+        pii.push(PiiFinding { kind: redactor.kind_name(kind).to_owned(), field, start, end: i });
+    }
+}
+
+const DIGIT_WORDS: &[&str] = &[
+    "zero", "oh", "o", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty",
+    "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "double", "triple",
+];
+
+fn is_digitish(token: &str) -> bool {
+    let t = token.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    !t.is_empty()
+        && (t.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b'.')
+            || DIGIT_WORDS.iter().any(|w| w.eq_ignore_ascii_case(t)))
+}
+
+/// Does the text end in something that may be the first part of PII?
+fn ends_risky(text: &str) -> bool {
+    let mut tokens = text.split_whitespace().rev().filter(|t| !matches!(t.to_ascii_lowercase().as_str(), "uh" | "um" | "er" | "ah"));
+    let Some(last) = tokens.next() else { return false };
+    let bare = last.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '@');
+    let lower = bare.to_ascii_lowercase();
+    is_digitish(bare)
+        || bare.chars().any(|c| c.is_ascii_digit())
+        || matches!(lower.as_str(), "at" | "dot" | "plus" | "underscore" | "dash")
+        || (bare.len() == 1 && bare.chars().all(|c| c.is_ascii_alphabetic()))
+        || bare.ends_with('@')
+}
+
+/// Mask a trailing run of three or more digit tokens (a number still being spoken).
+fn mask_pending_tail(text: &str) -> String {
+    let tokens: Vec<&str> = text.split(' ').collect();
+    let mut run = 0;
+    for t in tokens.iter().rev() {
+        if t.is_empty() || is_digitish(t) {
+            run += 1;
+        } else {
+            break;
+        }
+    }
+    let digit_tokens = tokens[tokens.len() - run..].iter().filter(|t| !t.is_empty()).count();
+    if digit_tokens < 3 {
+        return text.to_owned();
+    }
+    let mut kept = tokens[..tokens.len() - run].join(" ");
+    if !kept.is_empty() {
+        kept.push(' ');
+    }
+    kept.push_str(PENDING_TAG);
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utt(id: &str, text: &str) -> Utterance {
+        Utterance {
+            conversation_id: "c".into(),
+            communication_id: None,
+            utterance_id: id.into(),
+            channel: "EXTERNAL".into(),
+            text: text.into(),
+            decorated_text: text.into(),
+            words: text.split(' ').map(|w| Word { word: w.into(), offset_ms: 0, duration_ms: 0, confidence: 1.0 }).collect(),
+            decorated_words: Vec::new(),
+            confidence: 1.0,
+            language: None,
+            start_ms: 0,
+            end_ms: 0,
+            received_at_ms: 0,
+            latency_ms: 0,
+            event_time_ms: None,
+            offset_ms: 0,
+            duration_ms: 0,
+            organization_id: None,
+            engine: None,
+            pii: Vec::new(),
+            flags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn card_split_over_two_utterances_is_redacted_in_both() {
+        let mut p = Privacy::new(PrivacyConfig::default()).unwrap();
+        assert!(p.utterance(utt("1", "my card is four one one one one one one one"), 0).is_empty(), "held");
+        let out = p.utterance(utt("2", "one one one one one one one one thanks"), 100);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].text, "my card is [CREDIT_CARD]");
+        assert_eq!(out[1].text, "[CREDIT_CARD] thanks");
+        assert!(out[0].words.iter().all(|w| !w.word.contains("one") && !w.word.contains("four")));
+        assert_eq!(p.counts(), vec![("credit_card".to_owned(), 2)]);
+    }
+
+    #[test]
+    fn ordinary_utterances_are_not_held() {
+        let mut p = Privacy::new(PrivacyConfig::default()).unwrap();
+        assert_eq!(p.utterance(utt("1", "thanks for calling how can i help"), 0).len(), 1);
+        assert_eq!(p.held(), 0);
+    }
+
+    #[test]
+    fn hold_expires_on_tick() {
+        let mut p = Privacy::new(PrivacyConfig::default()).unwrap();
+        assert!(p.utterance(utt("1", "my number is six one seven"), 0).is_empty());
+        assert!(p.tick(2_999).is_empty());
+        assert_eq!(p.tick(3_000).len(), 1);
+    }
+
+    #[test]
+    fn interim_text_masks_a_number_being_spoken() {
+        let mut p = Privacy::new(PrivacyConfig::default()).unwrap();
+        let mut partial = Partial {
+            conversation_id: "c".into(),
+            communication_id: None,
+            utterance_id: "u".into(),
+            channel: "EXTERNAL".into(),
+            text: "it is four one one one".into(),
+            confidence: 1.0,
+            start_ms: 0,
+            end_ms: 0,
+            received_at_ms: 0,
+            flags: Vec::new(),
+            state: "interim".into(),
+        };
+        p.partial(&mut partial);
+        assert_eq!(partial.text, "it is [PENDING]");
+    }
+
+    #[test]
+    fn unknown_kind_is_a_config_error() {
+        let config = PrivacyConfig { kinds: vec!["passport".into()], ..PrivacyConfig::default() };
+        let err = Privacy::new(config).unwrap_err();
+        assert_eq!(err.field, "pii_kinds");
     }
 }

@@ -1,10 +1,12 @@
 //! `Engine`: argument conversion around `gcstream_core::engine`.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use gcstream_core::engine::{ConfigError as CoreConfigError, Engine, EngineConfig};
 use gcstream_core::framing::FramingConfig;
 use gcstream_core::metrics::{Histogram, Stats};
+use gcstream_core::privacy::PrivacyConfig;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -29,6 +31,7 @@ impl PyEngine {
         expected_language = None, language_policy = "flag",
         min_snr_db = 15.0, max_jitter_ms = 50.0, max_packet_loss_pct = 2.0, audio_policy = "flag",
         codec_allowlist = None, codec_policy = "flag", interruption_policy = "flag",
+        redact = true, pii_kinds = None, pii_tags = None, pii_custom = None, spoken_pii = true, pii_hold_ms = 3_000,
     ))]
     // One keyword per option, as the stub documents them; each is converted and nothing more.
     #[allow(clippy::too_many_arguments)]
@@ -55,6 +58,12 @@ impl PyEngine {
         codec_allowlist: Option<Vec<String>>,
         codec_policy: &str,
         interruption_policy: &str,
+        redact: bool,
+        pii_kinds: Option<Vec<String>>,
+        pii_tags: Option<HashMap<String, String>>,
+        pii_custom: Option<Vec<(String, String, Option<String>)>>,
+        spoken_pii: bool,
+        pii_hold_ms: i64,
     ) -> PyResult<Self> {
         let wire_format = parse("wire_format", wire_format)?;
         let mut config = EngineConfig::for_format(wire_format);
@@ -83,6 +92,7 @@ impl PyEngine {
         }
         q.codec_policy = parse("codec_policy", codec_policy)?;
         q.interruption_policy = parse("interruption_policy", interruption_policy)?;
+        config.privacy = privacy_config(redact, pii_kinds, pii_tags, pii_custom, spoken_pii, pii_hold_ms);
         Engine::new(config).map(|inner| Self { inner }).map_err(|e| config_error(&e))
     }
 
@@ -122,6 +132,28 @@ impl PyEngine {
 
     fn __repr__(&self) -> String {
         format!("Engine(wire_format={:?})", self.inner.config().wire_format.as_str())
+    }
+}
+
+/// The redaction options shared by `Engine` and `Redactor`.
+pub fn privacy_config(
+    enabled: bool,
+    kinds: Option<Vec<String>>,
+    tags: Option<HashMap<String, String>>,
+    custom: Option<Vec<(String, String, Option<String>)>>,
+    spoken: bool,
+    hold_ms: i64,
+) -> PrivacyConfig {
+    let defaults = PrivacyConfig::default();
+    let mut tags: Vec<(String, String)> = tags.unwrap_or_default().into_iter().collect();
+    tags.sort();
+    PrivacyConfig {
+        enabled,
+        kinds: kinds.unwrap_or(defaults.kinds),
+        tags,
+        custom: custom.unwrap_or_default(),
+        spoken,
+        hold_ms,
     }
 }
 

@@ -13,7 +13,7 @@ pub fn config_error(err: &CoreConfigError) -> PyErr {
 }
 
 /// A collected framing error as an exception instance (not raised): `FramingError(message, kind, offset)`.
-pub fn framing_error(py: Python<'_>, err: &CoreFramingError) -> PyResult<Py<PyAny>> {
+pub fn framing_error(py: Python<'_>, err: &CoreFramingError) -> Py<PyAny> {
     let e = FramingError::new_err((err.to_string(), err.kind.as_str(), err.offset));
-    Ok(e.into_value(py).into_any())
+    e.into_value(py).into_any()
 }

@@ -49,7 +49,7 @@ impl PyFrameAssembler {
         docs
     }
 
-    fn take_errors(&mut self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
+    fn take_errors(&mut self, py: Python<'_>) -> Vec<Py<PyAny>> {
         self.inner.take_errors().iter().map(|e| framing_error(py, e)).collect()
     }
 

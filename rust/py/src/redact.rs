@@ -1,0 +1,88 @@
+//! `Redactor`: argument conversion around `gcstream_core::redact`.
+
+use std::collections::HashMap;
+
+use gcstream_core::privacy::build_redactor;
+use gcstream_core::record::PiiFinding;
+use gcstream_core::redact::Redactor;
+use pyo3::prelude::*;
+
+use crate::engine::privacy_config;
+use crate::errors::config_error;
+use crate::records::PyPiiFinding;
+
+#[pyclass(name = "Redactor", module = "gcstream._core", frozen)]
+pub struct PyRedactor {
+    inner: Redactor,
+    kinds: Vec<String>,
+}
+
+/// Character offset of a byte offset (Python indexes strings by code point).
+fn char_offset(text: &str, byte: usize) -> usize {
+    text[..byte.min(text.len())].chars().count()
+}
+
+#[pymethods]
+impl PyRedactor {
+    #[new]
+    #[pyo3(signature = (*, kinds = None, tags = None, custom = None, spoken = true))]
+    fn py_new(
+        kinds: Option<Vec<String>>,
+        tags: Option<HashMap<String, String>>,
+        custom: Option<Vec<(String, String, Option<String>)>>,
+        spoken: bool,
+    ) -> PyResult<Self> {
+        let config = privacy_config(true, kinds, tags, custom, spoken, 0);
+        let inner = build_redactor(&config).map_err(|e| config_error(&e))?;
+        let mut kinds = config.kinds.clone();
+        kinds.extend(config.custom.iter().map(|(name, _, _)| name.clone()));
+        Ok(Self { inner, kinds })
+    }
+
+    /// The text with every finding replaced by its tag.
+    #[pyo3(signature = (text, /))]
+    fn redact(&self, text: &str) -> String {
+        self.inner.redact(text).0
+    }
+
+    /// Where PII is: kind and span (code points); never the value.
+    #[pyo3(signature = (text, /))]
+    fn scan(&self, text: &str) -> Vec<PyPiiFinding> {
+        self.inner
+            .scan(text)
+            .into_iter()
+            .map(|f| {
+                PyPiiFinding(PiiFinding {
+                    kind: self.inner.kind_name(f.kind).to_owned(),
+                    field: "text",
+                    start: char_offset(text, f.start),
+                    end: char_offset(text, f.end),
+                })
+            })
+            .collect()
+    }
+
+    /// Redact a token list (a transcript's words): a token that is part of PII becomes its tag.
+    #[pyo3(signature = (tokens, /))]
+    #[allow(clippy::needless_pass_by_value)] // PyO3 extracts a list argument as an owned Vec.
+    fn redact_tokens(&self, tokens: Vec<String>) -> Vec<String> {
+        // PyO3 extracts the list into an owned Vec; each token is then reused or replaced.
+        let refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
+        let flags = self.inner.scan_tokens(&refs);
+        tokens
+            .iter()
+            .zip(flags)
+            .map(|(t, flag)| flag.map_or_else(|| t.clone(), |kind| self.inner.tag(kind).to_owned()))
+            .collect()
+    }
+
+    /// The kinds this redactor detects (built-in names, then custom pattern names).
+    #[getter]
+    fn kinds(&self) -> Vec<String> {
+        self.kinds.clone()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Redactor(kinds={:?})", self.kinds)
+    }
+}
