@@ -9,6 +9,7 @@ mod errors;
 mod framing;
 mod input;
 mod records;
+mod redact;
 mod ring;
 
 use pyo3::prelude::*;
@@ -21,6 +22,8 @@ mod _core {
     use super::engine::PyEngine;
     #[pymodule_export]
     use super::framing::PyFrameAssembler;
+    #[pymodule_export]
+    use super::redact::PyRedactor;
     #[pymodule_export]
     use super::ring::PyRing;
     #[pymodule_export]
