@@ -24,6 +24,7 @@ from gcstream._core import (
     Partial,
     Participant,
     PiiFinding,
+    Redactor,
     Rejected,
     Utterance,
     Word,
@@ -47,7 +48,15 @@ from gcstream.exceptions import (
 Record = Utterance | Partial | ConversationUpdate | Gap | Rejected | Control
 """Every record type the engine emits."""
 
-WIRE_FORMATS: tuple[str, ...] = ("notifications", "eventbridge")
+WIRE_FORMATS: tuple[str, ...] = (
+    "notifications",
+    "eventbridge",
+    "interaction",
+    "media",
+    "segments",
+    "fragments",
+    "conversation-events",
+)
 """Wire formats the engine decodes (``Engine(wire_format=...)``)."""
 
 __all__ = [
@@ -70,6 +79,7 @@ __all__ = [
     "ProtocolError",
     "RateLimitedError",
     "Record",
+    "Redactor",
     "Rejected",
     "RemoteProtocolError",
     "SinkError",

@@ -14,17 +14,24 @@ __all__ = [
     "Participant",
     "Partial",
     "PiiFinding",
+    "Redactor",
     "Rejected",
+    "Ring",
     "Utterance",
     "Word",
     "__version__",
     "build_profile",
+    "decode_jsonl",
+    "encode_jsonl",
+    "encode_line_protocol",
+    "record_keys",
 ]
 
 __version__: str
 build_profile: Literal["debug", "release"]
 
 _BytesLike = bytes | bytearray | memoryview | str
+_Policy = Literal["flag", "drop", "off"]
 
 @final
 class FrameAssembler:
@@ -85,7 +92,29 @@ class Engine:
         dedup_capacity: How many utterance keys are remembered to drop repeats.
         max_conversations: Conversations tracked at once; beyond it the least recently active
             is evicted (with a ``ConversationUpdate(kind="evicted")``).
-        conversation_idle_ms: A conversation silent this long is evicted on ``tick``.
+        conversation_idle_ms: A conversation silent this long is evicted on ``tick`` (Genesys
+            sends a status message every 5 minutes, so the default is three missed ones).
+        coalesce: ``replace`` (each interim result carries the whole text so far) or ``concat``
+            (pieces to join, seed 003's ``fragments``); by default chosen by wire format.
+        partial_timeout_ms: An interim result with no final for this long expires on ``tick``
+            (a ``Partial`` with ``state="expired"``).
+        reorder_window_ms: Finals are ordered per (conversation, channel) by start time within
+            this window; later arrivals are delivered with the ``late`` flag. 0 turns ordering off.
+        latency_threshold_ms: Utterances later than this are flagged ``latency_over_threshold``.
+        latency_policy: ``flag`` (default), ``drop`` (counted) or ``off``; the same for every
+            ``*_policy`` option.
+        expected_language: Flag ``language_mismatch`` when the dialect differs (case-insensitive).
+        min_snr_db: Audio quality gates (seed ``segments``): ``low_snr``, ``high_jitter``,
+            ``packet_loss``.
+        codec_allowlist: Media types allowed (seeds ``interaction``, ``media``).
+        redact: Redact PII from every text field (on by default; turn off only for raw decoding).
+        pii_kinds: Built-in kinds: ``ssn``, ``phone``, ``email``, ``credit_card`` (default all).
+        pii_tags: Replacement tag per kind, e.g. ``{"credit_card": "[CARD]"}``.
+        pii_custom: Extra patterns as ``(name, regex, tag or None)``; validated here.
+        spoken_pii: Detect spoken forms ("four one one one…", "john dot smith at gmail dot com").
+        pii_hold_ms: A final that ends in what may be the start of PII ("my card is four one")
+            is held up to this long for the next utterance of its channel, so an entity split
+            across utterances is redacted in both. 0 disables holding.
 
     Raises:
         ConfigError: An option that cannot work.
@@ -95,12 +124,33 @@ class Engine:
         cls,
         wire_format: str = "notifications",
         *,
-        mode: Literal["message", "stream"] = "message",
+        mode: Literal["message", "stream"] | None = None,
         max_document_bytes: int = 1048576,
         max_depth: int = 128,
         dedup_capacity: int = 1048576,
         max_conversations: int = 100000,
-        conversation_idle_ms: int = 21600000,
+        conversation_idle_ms: int = 900000,
+        coalesce: Literal["replace", "concat"] | None = None,
+        partial_timeout_ms: int | None = None,
+        reorder_window_ms: int | None = None,
+        latency_threshold_ms: int | None = None,
+        latency_policy: _Policy = "flag",
+        confidence_policy: _Policy = "flag",
+        expected_language: str | None = None,
+        language_policy: _Policy = "flag",
+        min_snr_db: float = 15.0,
+        max_jitter_ms: float = 50.0,
+        max_packet_loss_pct: float = 2.0,
+        audio_policy: _Policy = "flag",
+        codec_allowlist: list[str] | None = None,
+        codec_policy: _Policy = "flag",
+        interruption_policy: _Policy = "flag",
+        redact: bool = True,
+        pii_kinds: list[str] | None = None,
+        pii_tags: dict[str, str] | None = None,
+        pii_custom: list[tuple[str, str, str | None]] | None = None,
+        spoken_pii: bool = True,
+        pii_hold_ms: int = 3000,
     ) -> Engine: ...
     def feed(self, frame: _BytesLike, /, *, received_at_ms: int) -> list[_Record]:
         """Feed one received frame; returns the records it completed. Never raises on bad input:
@@ -116,6 +166,45 @@ class Engine:
         ``latency_ms`` (count, mean, min, max, p50, p95, p99, buckets), confidence, PII by kind."""
     @property
     def wire_format(self) -> str: ...
+
+@final
+class Redactor:
+    """PII redaction on its own: the same detector the engine applies to every record.
+
+    Detects SSNs (structural rules), phone numbers (national and international), emails (with a
+    TLD check) and payment cards (13–19 digits, brand prefixes, Luhn) in digit form and, with
+    ``spoken=True``, as speech recognisers write them ("four one one one…", "oh", "double five",
+    "plus forty four…", "john dot smith at gmail dot com").
+
+    Args:
+        kinds: Built-in kinds to detect (default: all four).
+        tags: Replacement tag per kind name (default ``[SSN]``, ``[PHONE]``, ``[EMAIL]``,
+            ``[CREDIT_CARD]``).
+        custom: Extra patterns as ``(name, regex, tag or None)``.
+        spoken: Detect spoken forms.
+
+    Raises:
+        ConfigError: An unknown kind, a pattern that does not compile or matches the empty
+            string, or a tag that would itself be redacted. ``field`` names the setting.
+    """
+
+    def __new__(
+        cls,
+        *,
+        kinds: list[str] | None = None,
+        tags: dict[str, str] | None = None,
+        custom: list[tuple[str, str, str | None]] | None = None,
+        spoken: bool = True,
+    ) -> Redactor: ...
+    def redact(self, text: str, /) -> str:
+        """``text`` with every finding replaced by its tag."""
+    def scan(self, text: str, /) -> list[PiiFinding]:
+        """Findings (kind and code-point span, ``field="text"``); never the value."""
+    def redact_tokens(self, tokens: list[str], /) -> list[str]:
+        """A token list (a transcript's words) with each token that is part of PII replaced
+        by its tag; token count and order are kept, so word timings still line up."""
+    @property
+    def kinds(self) -> list[str]: ...
 
 @final
 class Word:
@@ -242,6 +331,9 @@ class Partial:
     def received_at_ms(self) -> int: ...
     @property
     def flags(self) -> tuple[str, ...]: ...
+    @property
+    def state(self) -> Literal["interim", "expired", "interrupted"]:
+        """``interim`` text so far; ``expired`` (no final came); ``interrupted`` (reset)."""
     def to_dict(self) -> dict[str, Any]: ...
 
 @final
@@ -272,6 +364,15 @@ class ConversationUpdate:
     def first_ms(self) -> int | None: ...
     @property
     def last_ms(self) -> int | None: ...
+    @property
+    def metadata(self) -> dict[str, str]: ...
+    @property
+    def utterances_by_channel(self) -> dict[str, int]: ...
+    @property
+    def words_by_channel(self) -> dict[str, int]: ...
+    @property
+    def reason(self) -> str | None:
+        """Why an ``evicted`` conversation was evicted: ``idle`` or ``capacity``."""
     def to_dict(self) -> dict[str, Any]: ...
 
 @final
@@ -289,6 +390,8 @@ class Gap:
     def got(self) -> int: ...
     @property
     def count(self) -> int: ...
+    @property
+    def at_ms(self) -> int: ...
     def to_dict(self) -> dict[str, Any]: ...
 
 @final
@@ -324,3 +427,85 @@ class Control:
     def to_dict(self) -> dict[str, Any]: ...
 
 _Record = Utterance | Partial | ConversationUpdate | Gap | Rejected | Control
+
+@final
+class Ring:
+    """The bounded buffer between the engine and the sinks, one cursor per sink.
+
+    Holds records in order, bounded in records and in (estimated) bytes. A record is freed when
+    every attached sink has advanced past it. ``paused`` turns on when occupancy reaches
+    ``high_watermark`` and off when it falls to ``low_watermark``: stop reading the source while
+    it is on.
+
+    Args:
+        sinks: Sink names; sink ``i`` reads with ``read(i)`` and acknowledges with ``advance(i, n)``.
+        capacity_records: Most records held.
+        capacity_bytes: Most bytes held (records' strings and structs, estimated).
+        high_watermark: Occupancy (the larger of the two fill fractions) that pauses the reader.
+        low_watermark: Occupancy at which a paused ring lets the reader resume.
+        policy: When full: ``backpressure`` (refuse; the caller waits), ``drop_newest`` or
+            ``drop_oldest`` (both counted).
+
+    Raises:
+        ConfigError: A capacity of 0, watermarks outside ``0 <= low < high <= 1``, an unknown policy.
+    """
+
+    def __new__(
+        cls,
+        sinks: list[str],
+        /,
+        *,
+        capacity_records: int = 65536,
+        capacity_bytes: int = 67108864,
+        high_watermark: float = 0.8,
+        low_watermark: float = 0.5,
+        policy: Literal["backpressure", "drop_newest", "drop_oldest"] = "backpressure",
+    ) -> Ring: ...
+    def push_many(self, records: list[Any], /) -> int:
+        """Push records in order; returns how many were taken (stored, or dropped by policy).
+
+        Under backpressure it stops at the first record that does not fit: push the rest
+        (``records[n:]``) again once sinks have advanced.
+        """
+    def read(self, sink: int, max: int = 1024, /) -> list[Any]:
+        """Up to ``max`` records sink ``sink`` has not passed, oldest first (the cursor stays)."""
+    def advance(self, sink: int, n: int, /) -> int:
+        """Move the sink past ``n`` delivered records; returns how many records were freed.
+
+        Raises:
+            IndexError: No such sink, or it is detached.
+            ValueError: ``n`` is more than the sink has unread.
+        """
+    def detach(self, sink: int, /) -> int:
+        """Stop tracking a sink (it failed for good); returns how many records it had not read."""
+    def lag(self, sink: int, /) -> int:
+        """Records the sink has not passed (0 once detached)."""
+    def stats(self) -> dict[str, Any]:
+        """``records``, ``bytes``, ``occupancy``, ``paused``, ``pushed``, ``refused``,
+        ``dropped_newest``, ``dropped_oldest``, ``pauses``, ``resumes``, ``peak_records``,
+        ``peak_bytes`` and ``sinks`` (per name: ``cursor``, ``attached``, ``lag``,
+        ``delivered``, ``dropped``)."""
+    @property
+    def paused(self) -> bool: ...
+    @property
+    def occupancy(self) -> float: ...
+    @property
+    def bytes(self) -> int: ...
+    @property
+    def sinks(self) -> list[str]: ...
+    def __len__(self) -> int: ...
+
+def encode_jsonl(records: Iterable[_Record], /) -> bytes:
+    """Records as JSON Lines (schema version 1: ``v``, ``type``, ``key``, then the fields)."""
+
+def encode_line_protocol(records: Iterable[_Record], /, measurement: str = "utterance") -> bytes:
+    """The utterances among ``records`` as InfluxDB line protocol (ns timestamps); others skipped."""
+
+def record_keys(records: Iterable[_Record], /) -> list[str]:
+    """The idempotency key of each record (``utterance/{conversation}/{communication}/{id}``, ...)."""
+
+def decode_jsonl(data: _BytesLike, /) -> tuple[list[_Record], list[tuple[int, str]]]:
+    """Read JSON Lines written by ``encode_jsonl`` back into records.
+
+    Bad lines do not raise: they are returned as ``(byte offset, message)`` pairs.
+    """
