@@ -249,27 +249,72 @@ impl Privacy {
 
 /// Scan `tail + held texts` of a lane as one text per field and record every finding on each
 /// held segment it touches.
+///
+/// Two shortcuts keep this to about one pass over the new text per field: the released tail is
+/// context only when it ends in something that may continue into the next utterance (otherwise
+/// no entity can span the boundary), and a word list that spells out its transcript token for
+/// token takes its marks from the transcript's findings instead of a second scan.
 fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
+    let tail = context(&lane.tail);
     let texts: Vec<&str> = lane.held.iter().map(|h| h.utterance.text.as_str()).collect();
-    let per_segment = scan_segments(redactor, &lane.tail, &texts);
-    for (held, found) in lane.held.iter_mut().zip(per_segment) {
-        merge_findings(&mut held.marks.text, found);
-    }
+    let text_found = scan_segments(redactor, tail, &texts);
+    let decorated_tail = context(&lane.decorated_tail);
     let texts: Vec<&str> = lane.held.iter().map(|h| h.utterance.decorated_text.as_str()).collect();
-    let per_segment = scan_segments(redactor, &lane.decorated_tail, &texts);
-    for (held, found) in lane.held.iter_mut().zip(per_segment) {
-        merge_findings(&mut held.marks.decorated, found);
+    let decorated_found = scan_segments(redactor, decorated_tail, &texts);
+
+    let words_aligned = lane.held.iter().all(|h| aligned(&h.utterance.words, &h.utterance.text));
+    let word_flags = if words_aligned {
+        lane.held.iter().zip(&text_found).map(|(h, f)| flags_from_findings(&h.utterance.text, f)).collect()
+    } else {
+        let lists: Vec<&[Word]> = lane.held.iter().map(|h| h.utterance.words.as_slice()).collect();
+        scan_word_segments(redactor, context(&lane.tail_words), &lists)
+    };
+    let decorated_aligned = lane.held.iter().all(|h| aligned(&h.utterance.decorated_words, &h.utterance.decorated_text));
+    let decorated_flags = if decorated_aligned {
+        lane.held
+            .iter()
+            .zip(&decorated_found)
+            .map(|(h, f)| flags_from_findings(&h.utterance.decorated_text, f))
+            .collect()
+    } else {
+        let lists: Vec<&[Word]> = lane.held.iter().map(|h| h.utterance.decorated_words.as_slice()).collect();
+        scan_word_segments(redactor, context(&lane.decorated_tail_words), &lists)
+    };
+    for (((held, t), d), (w, dw)) in
+        lane.held.iter_mut().zip(text_found).zip(decorated_found).zip(word_flags.into_iter().zip(decorated_flags))
+    {
+        merge_findings(&mut held.marks.text, t);
+        merge_findings(&mut held.marks.decorated, d);
+        or_flags(&mut held.marks.words, &w);
+        or_flags(&mut held.marks.decorated_words, &dw);
     }
-    let lists: Vec<&[Word]> = lane.held.iter().map(|h| h.utterance.words.as_slice()).collect();
-    let per_segment = scan_word_segments(redactor, &lane.tail_words, &lists);
-    for (held, flags) in lane.held.iter_mut().zip(per_segment) {
-        or_flags(&mut held.marks.words, &flags);
+}
+
+/// The released tail as context: all of it when its last word may continue into the next
+/// utterance, nothing otherwise.
+fn context(tail: &[String]) -> &[String] {
+    match tail.last() {
+        Some(last) if ends_risky(last) => tail,
+        _ => &[],
     }
-    let lists: Vec<&[Word]> = lane.held.iter().map(|h| h.utterance.decorated_words.as_slice()).collect();
-    let per_segment = scan_word_segments(redactor, &lane.decorated_tail_words, &lists);
-    for (held, flags) in lane.held.iter_mut().zip(per_segment) {
-        or_flags(&mut held.marks.decorated_words, &flags);
+}
+
+/// True when the word list is exactly the text split on single spaces.
+fn aligned(words: &[Word], text: &str) -> bool {
+    let mut tokens = text.split(' ');
+    words.iter().all(|w| tokens.next() == Some(w.word.as_str())) && tokens.next().is_none()
+}
+
+/// Per-token marks for a text whose tokens are separated by single spaces.
+fn flags_from_findings(text: &str, findings: &[Finding]) -> Vec<Option<PiiKind>> {
+    let mut flags = Vec::new();
+    let mut start = 0;
+    for token in text.split(' ') {
+        let end = start + token.len();
+        flags.push(findings.iter().find(|f| f.start < end && f.end > start).map(|f| f.kind));
+        start = end + 1;
     }
+    flags
 }
 
 /// Findings per segment (spans in the segment's own coordinates) when `tail` and the segments
@@ -370,7 +415,14 @@ fn release(redactor: &Redactor, lane: &mut Lane, counts: &mut BTreeMap<String, u
     }
 }
 
+/// Keep the last [`TAIL_WORDS`] words of what was released, but only when they may continue
+/// into the next utterance: otherwise no entity can span the boundary and the tail is dropped
+/// (which also keeps the common case free of copies).
 fn push_tail(tail: &mut Vec<String>, text: &str) {
+    if !text.split_whitespace().next_back().is_some_and(ends_risky) {
+        tail.clear();
+        return;
+    }
     tail.extend(text.split_whitespace().map(str::to_owned));
     if tail.len() > TAIL_WORDS {
         tail.drain(..tail.len() - TAIL_WORDS);
@@ -378,6 +430,10 @@ fn push_tail(tail: &mut Vec<String>, text: &str) {
 }
 
 fn push_tail_words(tail: &mut Vec<String>, words: &[Word]) {
+    if !words.last().is_some_and(|w| ends_risky(&w.word)) {
+        tail.clear();
+        return;
+    }
     tail.extend(words.iter().map(|w| w.word.clone()));
     if tail.len() > TAIL_WORDS {
         tail.drain(..tail.len() - TAIL_WORDS);

@@ -25,19 +25,54 @@ use super::{
 use crate::record::Participant;
 use crate::timefmt::parse_iso_ms;
 
-#[derive(Deserialize)]
+/// The envelope, read in one pass: when `topicName` comes before `eventBody` (as Genesys writes
+/// it) and names a transcription topic, the body is decoded in place; otherwise it is kept raw
+/// and decoded once the topic is known.
+#[derive(Default)]
 struct Envelope<'a> {
-    #[serde(rename = "topicName", borrow, default)]
     topic_name: LenientStr<'a>,
-    #[serde(rename = "eventBody", borrow, default)]
     event_body: Option<&'a RawValue>,
+    transcription: Option<TranscriptionBody<'a>>,
     // Socket-level replies.
-    #[serde(borrow, default)]
     result: LenientStr<'a>,
-    #[serde(borrow, default)]
     status: LenientStr<'a>,
-    #[serde(borrow, default)]
     message: LenientStr<'a>,
+}
+
+fn is_transcription_topic(topic: &str) -> bool {
+    topic.starts_with("v2.conversations.") && topic.ends_with(".transcription")
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Envelope<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a notification object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut env = Envelope::default();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "topicName" => env.topic_name = map.next_value()?,
+                        "eventBody" if env.topic_name.as_deref().is_some_and(is_transcription_topic) => {
+                            env.transcription = map.next_value()?;
+                        }
+                        "eventBody" => env.event_body = map.next_value()?,
+                        "result" => env.result = map.next_value()?,
+                        "status" => env.status = map.next_value()?,
+                        "message" => env.message = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(env)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -207,8 +242,11 @@ fn decode_envelope(env: Envelope<'_>, out: &mut Vec<Event>) -> Result<(), Decode
     }
     if let Some(rest) = topic.strip_prefix("v2.conversations.") {
         if let Some(id) = rest.strip_suffix(".transcription") {
-            let raw = body.ok_or_else(|| DecodeError::missing("eventBody"))?;
-            return decode_transcription(&topic, id, raw, out);
+            let body = match env.transcription {
+                Some(body) => body,
+                None => parse_raw(body.ok_or_else(|| DecodeError::missing("eventBody"))?)?,
+            };
+            return decode_transcription(&topic, id, body, out);
         }
     }
     if is_discovery_topic(&topic) {
@@ -289,8 +327,7 @@ fn words(list: Option<Vec<Word<'_>>>) -> Vec<WordEvent> {
         .collect()
 }
 
-fn decode_transcription(topic: &str, topic_id: &str, raw: &RawValue, out: &mut Vec<Event>) -> Result<(), DecodeError> {
-    let body: TranscriptionBody<'_> = parse_raw(raw)?;
+fn decode_transcription(topic: &str, topic_id: &str, body: TranscriptionBody<'_>, out: &mut Vec<Event>) -> Result<(), DecodeError> {
     let conversation_id = body.conversation_id.into_owned().unwrap_or_else(|| topic_id.to_owned());
     let communication_id = body.communication_id.into_owned();
     let event_time_ms = body.event_time.as_deref().and_then(parse_iso_ms);
