@@ -250,7 +250,26 @@ def summarize(record: Any) -> dict[str, Any]:
 
 # -- the mixed stream -------------------------------------------------------------------------
 
-_WORDS = ["thanks", "for", "calling", "my", "order", "number", "is", "late", "can", "you", "check", "the", "refund", "status", "please", "sure", "one", "moment"]
+_WORDS = [
+    "thanks",
+    "for",
+    "calling",
+    "my",
+    "order",
+    "number",
+    "is",
+    "late",
+    "can",
+    "you",
+    "check",
+    "the",
+    "refund",
+    "status",
+    "please",
+    "sure",
+    "one",
+    "moment",
+]
 
 
 def _envelope(

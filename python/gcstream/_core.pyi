@@ -11,8 +11,8 @@ __all__ = [
     "Engine",
     "FrameAssembler",
     "Gap",
-    "Participant",
     "Partial",
+    "Participant",
     "PiiFinding",
     "Redactor",
     "Rejected",
@@ -172,7 +172,7 @@ class Redactor:
     """PII redaction on its own: the same detector the engine applies to every record.
 
     Detects SSNs (structural rules), phone numbers (national and international), emails (with a
-    TLD check) and payment cards (13–19 digits, brand prefixes, Luhn) in digit form and, with
+    TLD check) and payment cards (13 to 19 digits, brand prefixes, Luhn) in digit form and, with
     ``spoken=True``, as speech recognisers write them ("four one one one…", "oh", "double five",
     "plus forty four…", "john dot smith at gmail dot com").
 

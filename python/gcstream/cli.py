@@ -1,8 +1,12 @@
 """The ``gcstream`` command line.
 
 Subcommands:
-    replay     decode a capture file and print its records (JSON Lines or a table)
-    simulate   run the local Genesys Cloud simulator
+    demo          the whole pipeline on the built-in simulator, with live captions and a summary
+    run           ingest a real Genesys Cloud org (``--config gcstream.toml``)
+    check-config  validate a config file and print the effective settings (secrets masked)
+    query         search the SQLite store (conversation, time range, speaker, text)
+    replay        decode a capture file and print its records (JSON Lines or a table)
+    simulate      run the local Genesys Cloud simulator
 """
 
 from __future__ import annotations
@@ -149,6 +153,217 @@ def _add_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.set_defaults(func=simulator_cli.run)
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from rich.console import Console
+
+    from gcstream.demo import DemoOptions, print_summary, run_demo
+
+    opts = DemoOptions(
+        out=Path(args.out),
+        conversations=args.conversations,
+        duration=args.duration,
+        http=args.http,
+        serve=args.serve,
+        speed=args.speed,
+        seed=args.seed,
+        config=Path(args.config) if args.config else None,
+        faults=args.faults,
+        progress=not args.quiet,
+    )
+    console = Console(stderr=False)
+
+    def ready(url: str | None) -> None:
+        if url and not args.quiet:
+            console.print(f"[bold green]Live captions:[/] {url}/   (metrics: {url}/metrics)")
+        if url and args.open:
+            import webbrowser
+
+            webbrowser.open(url + "/")
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        _install_signal_handlers(stop)
+        result = await run_demo(opts, on_ready=ready, stop=stop, console=console if not args.quiet else None)
+        if args.json:
+            sys.stdout.write(json.dumps(result.summary, indent=2, default=str) + "\n")
+        elif not (args.serve and not args.quiet):
+            print_summary(result.summary, console)
+        leaked = result.summary.get("leak_check", {}).get("redacted_kinds_leaked")
+        return 3 if leaked else 0
+
+    return asyncio.run(main())
+
+
+def _install_signal_handlers(stop: Any) -> None:
+    import asyncio
+    import contextlib
+    import signal
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run the whole pipeline on the built-in simulator, with live captions and a summary",
+        description="Start the simulator on loopback, ingest its calls through the full pipeline "
+        "(redaction, coalescing, quality gates) into SQLite and a JSONL audit log, serve live "
+        "captions, and end with a summary. Defaults finish in under a minute.",
+    )
+    p.add_argument("--out", default="gcstream-demo", help="output directory (default ./gcstream-demo)")
+    p.add_argument("--conversations", type=int, default=4, metavar="N", help="concurrent calls (default 4)")
+    p.add_argument(
+        "--duration", type=float, default=45.0, metavar="S", help="seconds of traffic (default 45)"
+    )
+    p.add_argument(
+        "--http",
+        default="127.0.0.1:8765",
+        metavar="HOST:PORT",
+        help="captions page address (default 127.0.0.1:8765; port 0 picks one; '' for none)",
+    )
+    p.add_argument("--serve", action="store_true", help="keep the captions page up after the summary")
+    p.add_argument("--open", action="store_true", help="open the captions page in a browser")
+    p.add_argument(
+        "--speed", type=float, default=1.0, help="simulated seconds per second (default 1: real time)"
+    )
+    p.add_argument("--seed", type=int, default=7, help="makes calls and PII deterministic")
+    p.add_argument("--config", default=None, help="TOML file for engine/redaction/gates/sinks settings")
+    p.add_argument("--faults", default=None, help="simulator faults, e.g. drop:every=20s,dup:p=0.05")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=_cmd_demo)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from gcstream.config import load_config
+    from gcstream.demo import Runtime
+    from gcstream.logging import configure
+
+    overrides: dict[str, Any] = {}
+    if args.http is not None:
+        overrides["http"] = {"listen": args.http}
+    if args.log_level:
+        overrides["logging"] = {"level": args.log_level}
+    cfg = load_config(args.config, overrides=overrides)
+    log_file = cfg.logging.file
+    configure(
+        cfg.logging.level,
+        cfg.logging.format,
+        path=str(log_file) if log_file else None,
+        secrets=(cfg.genesys.client_secret.get_secret_value(),),
+    )
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        _install_signal_handlers(stop)
+        runtime = Runtime(cfg)
+        await runtime.start()
+        if runtime.url:
+            print(f"gcstream run: captions {runtime.url}/  metrics {runtime.url}/metrics", file=sys.stderr)
+        try:
+            stopped = asyncio.create_task(stop.wait())
+            finished = asyncio.create_task(runtime.finished.wait())
+            await asyncio.wait({stopped, finished}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            finished.cancel()
+        finally:
+            async with asyncio.timeout(cfg.pipeline.shutdown_timeout):
+                await runtime.stop()
+            await runtime.stop_web()
+        if runtime.error is not None:
+            raise runtime.error
+        return 0
+
+    return asyncio.run(main())
+
+
+def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "run",
+        help="ingest a Genesys Cloud org as configured",
+        description="Connect to Genesys Cloud with the settings in --config (environment variables "
+        "win over the file) and deliver records to the configured sinks until SIGINT/SIGTERM.",
+    )
+    p.add_argument("--config", "-c", default=None, help="TOML config file (see examples/gcstream.toml)")
+    p.add_argument("--http", default=None, metavar="HOST:PORT", help="override [http] listen ('' for none)")
+    p.add_argument("--log-level", default=None, choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    p.set_defaults(func=_cmd_run)
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    from gcstream.config import describe, load_config
+
+    cfg = load_config(args.config)
+    cfg.engine_kwargs()  # options the installed engine lacks are errors too
+    if args.format == "json":
+        sys.stdout.write(json.dumps(describe(cfg), indent=2) + "\n")
+    else:
+        from gcstream.regions import endpoints_for
+
+        ep = endpoints_for(region=cfg.genesys.region, base_url=cfg.genesys.base_url)
+        sinks = ", ".join(cfg.sinks.enabled()) or "none"
+        print(f"{args.config or '(no file)'}: OK")
+        print(f"  genesys   {ep!r}")
+        print(f"  client    {cfg.genesys.client_id} (secret set)")
+        print(
+            f"  targets   {len(cfg.genesys.queues)} queues, {len(cfg.genesys.users)} users, "
+            f"{len(cfg.genesys.conversations)} conversations"
+        )
+        print(f"  sinks     {sinks}")
+        print(f"  http      {cfg.http.listen or 'off'}")
+    return 0
+
+
+def _add_check_config(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("check-config", help="validate a config file and show the effective settings")
+    p.add_argument("config", nargs="?", default=None, help="TOML config file")
+    p.add_argument("--format", default="text", choices=("text", "json"))
+    p.set_defaults(func=_cmd_check_config)
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from gcstream.query import Query, parse_time, print_table, search
+
+    db = Path(args.db)
+    q = Query(
+        conversation=args.conversation,
+        since_ms=parse_time(args.since) if args.since else None,
+        until_ms=parse_time(args.until) if args.until else None,
+        speaker=args.speaker,
+        text=args.text,
+        limit=args.limit,
+    )
+    rows = search(db, q)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+    elif args.format == "jsonl":
+        for row in rows:
+            sys.stdout.write(json.dumps(row, default=str) + "\n")
+    else:
+        print_table(rows, sys.stdout)
+    return 0
+
+
+def _add_query(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("query", help="search the SQLite store")
+    p.add_argument("--db", default="gcstream-demo/gcstream.db", help="SQLite file (default: the demo's)")
+    p.add_argument("--conversation", "-C", default=None, help="conversation id (a prefix is enough)")
+    p.add_argument("--since", default=None, help="from this time: ISO-8601, epoch ms, or -15m / -2h / -1d")
+    p.add_argument("--until", default=None, help="up to this time (same forms as --since)")
+    p.add_argument("--speaker", default=None, choices=("agent", "customer", "both", "unknown"))
+    p.add_argument("--text", default=None, help="words the utterance contains (case-insensitive)")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--format", default="table", choices=("table", "json", "jsonl"))
+    p.set_defaults(func=_cmd_query)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(
@@ -156,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gcstream {gcstream.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_demo(sub)
+    _add_run(sub)
+    _add_check_config(sub)
+    _add_query(sub)
     _add_replay(sub)
     _add_simulate(sub)
     return parser
@@ -166,7 +385,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except ConfigError as exc:
+        print(f"gcstream {args.command}: configuration error: {exc}", file=sys.stderr)
+        return 2
     except GcstreamError as exc:
+        print(f"gcstream {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
         print(f"gcstream {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

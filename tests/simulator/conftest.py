@@ -138,3 +138,13 @@ async def recv_until(
                 continue
             if pred(msg):
                 return msg
+
+
+async def wait_until(pred: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
+    """Poll ``pred`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not pred():
+                await asyncio.sleep(0.005)
+    except TimeoutError:
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None

@@ -9,7 +9,7 @@ import re
 import aiohttp
 from gcstream.simulator import ALL_PERMISSIONS, OAuthClient, Simulator
 
-from .conftest import Client, SimFactory
+from .conftest import TIMEOUT, Client, SimFactory, wait_until
 
 CONV = "v2.conversations.{}.transcription"
 UUID0 = "00000000-0000-4000-8000-{:012d}"
@@ -138,8 +138,8 @@ async def test_channel_limit_evicts_oldest_idle_first(client: Client, sim: Simul
     import websockets
 
     first = await client.channel()
-    async with websockets.connect(first["connectUri"]) as ws:
-        await asyncio.sleep(0.05)
+    async with websockets.connect(first["connectUri"]):
+        await sim.wait_socket(first["id"], TIMEOUT)  # channels with a socket go last
         second = await client.channel()
         for _ in range(18):
             await client.channel()
@@ -152,7 +152,6 @@ async def test_channel_limit_evicts_oldest_idle_first(client: Client, sim: Simul
         assert first["id"] in ids
         assert second["id"] not in ids
         assert sim.stats.channels_evicted == 1
-        del ws
 
 
 async def test_rate_limit_429(make_sim: SimFactory, http: aiohttp.ClientSession) -> None:
@@ -191,14 +190,16 @@ async def test_rest_faults(client: Client, sim: Simulator) -> None:
 
 
 async def test_channel_expiry_and_resubscribe(make_sim: SimFactory, http: aiohttp.ClientSession) -> None:
-    # 24 h at time_scale 86400/0.6 lasts 0.6 s.
-    sim = await make_sim(autostart=False, time_scale=86400 / 0.6)
+    # 24 h at time_scale 86400/1.5 lasts 1.5 s.
+    sim = await make_sim(autostart=False, time_scale=86400 / 1.5)
     c = Client(sim.base_url, http)
     await c.login()
     a, b = await c.channel(), await c.channel()
-    for _ in range(4):
-        await asyncio.sleep(0.25)
-        assert (await c.subscribe(a["id"], [CONV.format(UUID0.format(1))]))[0] == 200
+    # Keep resubscribing to a (each one extends it by a full lifetime) until b, left alone, expires.
+    async with asyncio.timeout(TIMEOUT):
+        while sim.stats.channels_expired == 0:
+            assert (await c.subscribe(a["id"], [CONV.format(UUID0.format(1))]))[0] == 200
+            await asyncio.sleep(0.05)
     assert (await c.call("HEAD", f"/api/v2/notifications/channels/{a['id']}"))[0] == 200
     assert (await c.call("HEAD", f"/api/v2/notifications/channels/{b['id']}"))[0] == 404
     assert sim.stats.channels_expired == 1
@@ -209,14 +210,18 @@ async def test_channel_dies_with_its_token(make_sim: SimFactory, http: aiohttp.C
     c = Client(sim.base_url, http)
     await c.login()
     ch = await c.channel()
-    await asyncio.sleep(1.2)
+    assert (await c.call("HEAD", f"/api/v2/notifications/channels/{ch['id']}"))[0] == 200
+    await wait_until(lambda: sim.stats.channels_expired == 1, "the channel to die with its token")
     assert (await c.call("GET", "/api/v2/notifications/channels"))[0] == 401
     await c.login()
     assert (await c.call("HEAD", f"/api/v2/notifications/channels/{ch['id']}"))[0] == 404
 
 
 async def test_analytics_query_in_flight(make_sim: SimFactory, http: aiohttp.ClientSession) -> None:
-    sim = await make_sim(seed=5, time_scale=50, conversations=3)
+    # Calls of 20 minutes (24 s here): none ends while the test runs, so the set in flight is fixed.
+    sim = await make_sim(
+        seed=5, time_scale=50, conversations=3, max_conversations=3, conversation_duration=1200
+    )
     c = Client(sim.base_url, http)
     await c.login()
     interval = "2000-01-01T00:00:00.000Z/2100-01-01T00:00:00.000Z"
@@ -226,15 +231,12 @@ async def test_analytics_query_in_flight(make_sim: SimFactory, http: aiohttp.Cli
             {"type": "and", "predicates": [{"dimension": "conversationEnd", "operator": "notExists"}]}
         ],
     }
-    async with asyncio.timeout(5):
-        while len(sim.active_conversations()) < 3:
-            await asyncio.sleep(0.02)
+    await wait_until(lambda: len(sim.active_conversations()) == 3, "three calls in flight")
     status, body, _ = await c.call("POST", "/api/v2/analytics/conversations/details/query", q)
     assert status == 200
-    assert body["totalHits"] >= 3
+    assert body["totalHits"] == 3
     got = {x["conversationId"] for x in body["conversations"]}
-    assert set(sim.active_conversations()) <= got | set(sim.active_conversations())
-    assert got
+    assert got == set(sim.active_conversations())
     conv = body["conversations"][0]
     assert {p["purpose"] for p in conv["participants"]} == {"customer", "acd", "agent"}
     assert "conversationEnd" not in conv

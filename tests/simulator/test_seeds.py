@@ -11,19 +11,20 @@ import pytest
 import websockets
 from gcstream.simulator import Simulator
 
-from .conftest import Client, SimFactory, recv_json
+from .conftest import TIMEOUT, Client, SimFactory, recv_json, wait_until
 
 
 async def _live(make_sim: SimFactory, http: aiohttp.ClientSession) -> tuple[Simulator, Client, Any]:
+    # A 20-minute call (40 s here): it stays live, with utterances every ~150 ms, for far longer
+    # than any test needs, so subscribing to it can never come too late.
     sim = await make_sim(
-        seed=21, time_scale=30, conversations=1, max_conversations=1, conversation_duration=60
+        seed=21, time_scale=30, conversations=1, max_conversations=1, conversation_duration=1200
     )
     c = Client(sim.base_url, http)
     await c.login()
-    async with asyncio.timeout(5):
-        while not sim.active_conversations():
-            await asyncio.sleep(0.01)
-    conv = sim.platform.calls[sim.active_conversations()[0]].conversation
+    await wait_until(lambda: bool(sim.active_conversations()), "the call to start")
+    conv = sim.conversation(sim.active_conversations()[0])
+    assert conv is not None
     return sim, c, conv
 
 
@@ -127,7 +128,7 @@ async def test_fragments_concatenate(make_sim: SimFactory, http: aiohttp.ClientS
         _ws(sim, f"/api/v2/media/conversations/transcripts?conversationId={conv.conversation_id}"),
         additional_headers=hdr,
     ) as ws:
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(TIMEOUT):
             while True:
                 ev = json.loads(await ws.recv())
                 texts[ev["utteranceId"]] = texts.get(ev["utteranceId"], "") + ev["text"]
@@ -154,6 +155,7 @@ async def test_conversation_events_split_across_frames(
     async with websockets.connect(
         _ws(sim, f"/api/v2/analytics/conversations/details/stream?access_token={c.token}")
     ) as ws:
+        await wait_until(lambda: sim.stats.sockets_opened == 1, "the server side of the socket")
         sim.start_traffic()
         buf, frames = "", 0
         docs: list[dict[str, Any]] = []

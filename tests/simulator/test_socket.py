@@ -12,7 +12,7 @@ import websockets
 from gcstream.simulator import Simulator
 from websockets.exceptions import ConnectionClosed
 
-from .conftest import TIMEOUT, Client, SimFactory, recv_json, recv_until
+from .conftest import TIMEOUT, Client, SimFactory, recv_json, recv_until, wait_until
 
 
 async def _setup(sim: Simulator, http: aiohttp.ClientSession) -> tuple[Client, dict[str, Any]]:
@@ -27,6 +27,10 @@ async def _recv_forever(ws: websockets.ClientConnection) -> None:
             await ws.recv()
 
 
+def _strict(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _is_transcript(m: Any) -> bool:
     return isinstance(m, dict) and str(m.get("topicName", "")).endswith(".transcription")
 
@@ -35,12 +39,12 @@ async def test_heartbeat_and_pong(make_sim: SimFactory, http: aiohttp.ClientSess
     sim = await make_sim(autostart=False, heartbeat_interval=0.2)
     _, ch = await _setup(sim, http)
     async with websockets.connect(ch["connectUri"]) as ws:
-        assert await recv_json(ws, 2) == {
+        assert await recv_json(ws) == {
             "topicName": "channel.metadata",
             "eventBody": {"message": "WebSocket Heartbeat"},
         }
         await ws.send('{"message":"ping"}')
-        pong = await recv_until(ws, lambda m: m["eventBody"]["message"] == "pong", 2)
+        pong = await recv_until(ws, lambda m: m["eventBody"]["message"] == "pong")
         assert pong == {"topicName": "channel.metadata", "eventBody": {"message": "pong"}}
 
 
@@ -79,7 +83,7 @@ async def test_unknown_channel_gets_404(sim: Simulator) -> None:
 async def test_second_socket_disconnects_first(sim: Simulator, http: aiohttp.ClientSession) -> None:
     _, ch = await _setup(sim, http)
     async with websockets.connect(ch["connectUri"]) as first:
-        await asyncio.sleep(0.05)
+        first_stats = await sim.wait_socket(ch["id"], TIMEOUT)
         async with websockets.connect(ch["connectUri"]) as second:
             msg = await recv_json(first)
             assert msg["topicName"] == f"v2.system.no_longer_subscribed.{ch['id']}"
@@ -89,6 +93,7 @@ async def test_second_socket_disconnects_first(sim: Simulator, http: aiohttp.Cli
                     await first.recv()
             await second.send('{"message":"ping"}')
             assert (await recv_json(second))["eventBody"]["message"] == "pong"
+            assert first_stats.close_reason == "replaced"
     assert sim.stats.sockets_replaced == 1
 
 
@@ -96,7 +101,7 @@ async def test_discover_subscribe_and_receive(make_sim: SimFactory, http: aiohtt
     """A client that only knows the notes finds calls on queue topics and gets their transcripts."""
     sim = await make_sim(
         seed=11,
-        time_scale=40,
+        time_scale=30,
         conversations=2,
         max_conversations=2,
         conversation_duration=60,
@@ -107,8 +112,11 @@ async def test_discover_subscribe_and_receive(make_sim: SimFactory, http: aiohtt
     assert (await c.subscribe(ch["id"], queues))[0] == 200
     got: dict[str, dict[str, Any]] = {}
     ended: set[str] = set()
+    # Utterances published before a call's transcription subscription took effect cannot arrive.
+    # They are among those published by the time the subscribe call returns; everything else must.
+    early: set[str] = set()
     async with websockets.connect(ch["connectUri"], max_size=None) as ws:
-        await asyncio.sleep(0.05)
+        await sim.wait_socket(ch["id"], TIMEOUT)
         sim.start_traffic()
         async with asyncio.timeout(30):
             while len(ended) < 2:
@@ -122,6 +130,7 @@ async def test_discover_subscribe_and_receive(make_sim: SimFactory, http: aiohtt
                             ch["id"], [f"v2.conversations.{cid}.transcription"], method="POST"
                         )
                         assert status == 200
+                        early |= {g["utteranceId"] for g in sim.ground_truth if g["conversationId"] == cid}
                 elif _is_transcript(msg):
                     body = msg["eventBody"]
                     assert msg["version"] == "2"
@@ -131,10 +140,11 @@ async def test_discover_subscribe_and_receive(make_sim: SimFactory, http: aiohtt
                     if body["status"]["status"] == "SESSION_ENDED":
                         ended.add(body["conversationId"])
     truth = {g["utteranceId"]: g for g in sim.ground_truth}
+    assert len({g["conversationId"] for g in truth.values()}) == 2
     assert got
     assert set(got) <= set(truth)
-    # Almost everything arrives: only utterances sent before the subscribe can be missed.
-    assert len(got) >= 0.8 * len(truth)
+    missing = set(truth) - early - set(got)
+    assert not missing, f"{len(missing)} utterances published after the subscribe never arrived"
     for uid, t in got.items():
         assert t["alternatives"][0]["transcript"] == truth[uid]["text"]
     assert sim.stats.messages_by_channel[ch["id"]] >= len(got)
@@ -144,33 +154,33 @@ async def test_drop_and_stall(make_sim: SimFactory, http: aiohttp.ClientSession)
     sim = await make_sim(autostart=False, heartbeat_interval=0.05)
     _, ch = await _setup(sim, http)
     async with websockets.connect(ch["connectUri"]) as ws:
-        await recv_json(ws, 2)
-        sim.faults.stall(0.5)
-        await asyncio.sleep(0.02)
-        while True:  # drain what was already written before the stall
-            try:
-                async with asyncio.timeout(0.1):
-                    await ws.recv()
-            except TimeoutError:
-                break
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        await recv_json(ws, 3)
-        assert loop.time() - t0 > 0.25
+        await recv_json(ws)  # a heartbeat: the socket is live
+        sock = sim.socket_stats(ch["id"])
+        assert sock is not None
+        assert sim.faults.stall(1.5) == 1
+        sent, backlog = sock.frames_sent, sock.max_backlog_frames
+        # While stalled, heartbeats keep being queued but none is written. Without a stall the
+        # writer hands each heartbeat to the transport before the next one is queued.
+        await wait_until(lambda: sock.max_backlog_frames >= backlog + 3, "heartbeats to queue up")
+        # Once the stall ends, the queued frames are flushed and reach the client.
+        await wait_until(lambda: sock.frames_sent >= sent + 3, "the stall to end")
+        await recv_until(ws, lambda m: m["eventBody"]["message"] == "WebSocket Heartbeat")
         assert sim.faults.drop_sockets() == 1
         with pytest.raises(ConnectionClosed) as exc:
             await _recv_forever(ws)
         assert exc.value.rcvd is None  # no close frame: an abnormal closure (1006)
     assert sim.stats.sockets_dropped == 1
+    assert sock.close_reason == "dropped"
 
 
 async def test_socket_closing_with_and_without_warning(sim: Simulator, http: aiohttp.ClientSession) -> None:
     _, ch = await _setup(sim, http)
     async with websockets.connect(ch["connectUri"]) as ws:
-        await asyncio.sleep(0.05)
+        first = await sim.wait_socket(ch["id"], TIMEOUT)
         assert sim.faults.socket_closing(warn=True, grace=0.3) == 1
         msg = await recv_json(ws)
         assert msg["topicName"] == "v2.system.socket_closing"
+        assert msg["eventBody"] == {"message": "WebSocket closing for maintenance", "channelId": ch["id"]}
         # The channel survives: a new socket to it takes over.
         async with websockets.connect(ch["connectUri"]) as ws2:
             await ws2.send('{"message":"ping"}')
@@ -178,19 +188,22 @@ async def test_socket_closing_with_and_without_warning(sim: Simulator, http: aio
             with pytest.raises(ConnectionClosed):
                 async with asyncio.timeout(TIMEOUT):
                     await ws.recv()
-            await asyncio.sleep(0.05)
-            sim.faults.socket_closing(warn=False)
+            second = sim.socket_stats(ch["id"])
+            assert second is not None
+            assert second.socket_id != first.socket_id
+            assert sim.faults.socket_closing(warn=False) == 1
             with pytest.raises(ConnectionClosed) as exc:
                 async with asyncio.timeout(TIMEOUT):
                     await ws2.recv()
             assert exc.value.rcvd is not None
             assert exc.value.rcvd.code == 1001
+    assert sim.stats.socket_closing_sent == 1
 
 
 async def test_token_revocation(sim: Simulator, http: aiohttp.ClientSession) -> None:
     c, ch = await _setup(sim, http)
     async with websockets.connect(ch["connectUri"]) as ws:
-        await asyncio.sleep(0.05)
+        await sim.wait_socket(ch["id"], TIMEOUT)
         assert sim.faults.revoke_tokens() == 1
         msg = await recv_json(ws)
         assert msg["topicName"] == f"v2.system.token_revoked.{ch['id']}"
@@ -202,55 +215,67 @@ async def test_token_revocation(sim: Simulator, http: aiohttp.ClientSession) -> 
 
 
 async def test_malformed_oversized_duplicates(make_sim: SimFactory, http: aiohttp.ClientSession) -> None:
-    sim = await make_sim(seed=2, rate=500, conversations=3, max_conversations=3, conversation_duration=40)
+    sim = await make_sim(
+        seed=2,
+        rate=500,
+        conversations=3,
+        max_conversations=3,
+        conversation_duration=40,
+        autostart=False,
+        heartbeat_interval=3600,
+    )
     c, ch = await _setup(sim, http)
     sim.faults.duplicates(1.0)
     assert (
         await c.subscribe(ch["id"], [f"v2.routing.queues.{q}.conversations" for q in sim.directory.queue_ids])
     )[0] == 200
     async with websockets.connect(ch["connectUri"], max_size=None) as ws:
-        await asyncio.sleep(0.05)
-        sim.faults.malformed(2)
-        sim.faults.oversized(1, size=3_000_000)
+        # Faults and traffic only once the server holds the socket: nothing can go out before.
+        await sim.wait_socket(ch["id"], TIMEOUT)
+        assert sim.faults.malformed(2) == 1
+        assert sim.faults.oversized(1, size=3_000_000) == 1
+        sim.start_traffic()
         bad = big = 0
-        seen: dict[str, int] = {}
+        # Each call is announced twice on its queue topic (connected, then disconnected).
+        seen: dict[tuple[str, str], list[bytes]] = {}
         async with asyncio.timeout(TIMEOUT):
-            while bad < 2 or big < 1 or not any(v >= 2 for v in seen.values()):
-                raw = await ws.recv()
+            while bad < 2 or big < 1 or len(seen) < 6 or any(len(v) < 2 for v in seen.values()):
+                raw = await ws.recv(decode=False)
                 try:
-                    msg = json.loads(raw)
+                    msg = json.loads(raw, parse_constant=_strict)
                 except ValueError:
                     bad += 1
                     continue
                 if len(raw) >= 3_000_000:
                     big += 1
-                elif "eventBody" in msg and "id" in msg["eventBody"]:
-                    key = msg["topicName"] + msg["eventBody"]["participants"][0]["calls"][0]["state"]
-                    seen[key] = seen.get(key, 0) + 1
-    assert sim.stats.duplicates_sent >= 1
+                else:
+                    body = msg["eventBody"]
+                    key = (body["id"], body["participants"][0]["calls"][0]["state"])
+                    seen.setdefault(key, []).append(raw)
+        await sim.wait_traffic_done(TIMEOUT)
+    assert sim.traffic_finished
+    assert all(len(v) == 2 and v[0] == v[1] for v in seen.values())
+    assert sim.stats.conversations_ended == 3
+    assert sim.stats.duplicates_sent == 6  # every discovery message on the socket, once more
     assert sim.stats.malformed_sent == 2
     assert sim.stats.oversized_sent == 1
 
 
-async def test_slow_reader_blocks_writer(sim: Simulator, http: aiohttp.ClientSession) -> None:
+async def test_slow_reader_blocks_writer(make_sim: SimFactory, http: aiohttp.ClientSession) -> None:
     """A client that stops reading makes the simulator's writer wait (observable in stats)."""
+    sim = await make_sim(autostart=False, heartbeat_interval=3600)
     _, ch = await _setup(sim, http)
     async with websockets.connect(ch["connectUri"], max_size=None, max_queue=1) as ws:
-        await asyncio.sleep(0.05)
-        sim.faults.oversized(12, size=2_000_000)  # 24 MB that nobody reads
-        async with asyncio.timeout(TIMEOUT):
-            while sim.stats.writer_blocked_count == 0:
-                await asyncio.sleep(0.05)
+        sock = await sim.wait_socket(ch["id"], TIMEOUT)
+        assert sim.faults.oversized(12, size=2_000_000) == 1  # 24 MB that nobody reads
+        await wait_until(lambda: sim.stats.writer_blocked_count > 0, "the writer to block")
         assert sim.stats.reads_paused
-        sock = next(s for s in sim.stats.sockets if s.channel_id == ch["id"])
         assert sock.writer_blocked_count >= 1
         assert sock.writer_blocked_now
         # Reading again releases the writer.
         async with asyncio.timeout(TIMEOUT):
             for _ in range(12):
-                await ws.recv()
+                assert len(await ws.recv(decode=False)) == 2_000_000
         assert sock.frames_sent == 12
-        async with asyncio.timeout(TIMEOUT):
-            while sock.writer_blocked_now:
-                await asyncio.sleep(0.01)
+        await wait_until(lambda: not sock.writer_blocked_now, "the writer to resume")
         assert sock.writer_blocked_s > 0

@@ -7,9 +7,11 @@ own mistakes.
 
 Example::
 
-    async with Simulator(SimulatorConfig(seed=7, time_scale=20)) as sim:
+    async with Simulator(SimulatorConfig(seed=7, time_scale=20, autostart=False)) as sim:
         print(sim.base_url)                  # http://127.0.0.1:PORT
-        ...                                  # a client authenticates, subscribes, reads
+        ...                                  # a client authenticates, subscribes, connects
+        await sim.wait_socket(channel_id, 10)  # the server holds the socket now
+        sim.start_traffic()                  # so nothing is published before the client listens
         sim.faults.drop_sockets()
         assert sim.stats.sockets_dropped
         truth = sim.ground_truth             # every utterance published, unredacted
@@ -60,12 +62,13 @@ from aiohttp import web
 
 from .app import Platform
 from .config import ALL_PERMISSIONS, OAuthClient, SimulatorConfig
-from .conversations import Directory
+from .conversations import Conversation, Directory
 from .faults import FaultController, FaultPlan, parse_duration
 from .wire import SimulatorStats, SocketStats
 
 __all__ = [
     "ALL_PERMISSIONS",
+    "Conversation",
     "FaultController",
     "FaultPlan",
     "OAuthClient",
@@ -145,6 +148,40 @@ class Simulator:
     def active_conversations(self) -> list[str]:
         """Ids of calls in progress (started and not ended)."""
         return [k for k, r in self.platform.calls.items() if r.ended_ms is None]
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        """The call with this id once it has started (in progress or recently ended), else None."""
+        rec = self.platform.calls.get(conversation_id)
+        return None if rec is None else rec.conversation
+
+    def pregenerated(self) -> list[Conversation]:
+        """Calls built up front (``pregenerate=True``) and not yet started, in playing order."""
+        return [self.platform._pregenerated[i] for i in sorted(self.platform._pregenerated)]
+
+    def socket_stats(self, channel_id: str) -> SocketStats | None:
+        """Counters of the WebSocket now connected to ``channel_id``, or None if none is."""
+        ch = self.platform.channels.get(channel_id)
+        s = None if ch is None else ch.session
+        return None if s is None or s.closed else s.stats
+
+    async def wait_socket(self, channel_id: str, timeout: float) -> SocketStats:
+        """Wait until a WebSocket is connected to ``channel_id`` (server side); returns its counters.
+
+        Faults such as ``malformed()`` act on connected sockets only, so a test that arms one right
+        after connecting should wait for this first.
+
+        Raises:
+            TimeoutError: If no socket is connected within ``timeout`` seconds.
+        """
+        async with asyncio.timeout(timeout):
+            while (st := self.socket_stats(channel_id)) is None:
+                await asyncio.sleep(0.005)
+        return st
+
+    @property
+    def traffic_finished(self) -> bool:
+        """True once every call of ``max_conversations`` has been published."""
+        return self.platform.traffic_done.is_set()
 
     def start_traffic(self) -> None:
         """Start publishing calls when ``autostart=False``."""

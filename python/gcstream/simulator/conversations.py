@@ -23,6 +23,7 @@ conversations, ids and PII values, so tests can compare against ``Simulator.grou
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
@@ -435,15 +436,34 @@ class Conversation:
         return iso_ms(self.start_epoch_ms + rel_ms)
 
 
+_DAYS: dict[int, str] = {}  # epoch day -> "YYYY-MM-DD", the slow part of formatting
+
+
 def iso_ms(epoch_ms: int) -> str:
     """Format epoch milliseconds as ``2026-03-21T01:10:12.140Z``."""
-    dt = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+    sec, ms = divmod(epoch_ms, 1000)
+    day, sod = divmod(sec, 86400)
+    date = _DAYS.get(day)
+    if date is None:
+        if len(_DAYS) > 4096:
+            _DAYS.clear()
+        date = _DAYS[day] = datetime.fromtimestamp(day * 86400, tz=UTC).strftime("%Y-%m-%d")
+    hh, rest = divmod(sod, 3600)
+    mm, ss = divmod(rest, 60)
+    return f"{date}T{hh:02d}:{mm:02d}:{ss:02d}.{ms:03d}Z"
+
+
+_UUID4_CLEAR: Final = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID4_SET: Final = (0x8000 << 48) | (4 << 76)
 
 
 def make_uuid(rng: random.Random) -> str:
-    """Return a version-4 UUID string drawn from ``rng`` (deterministic)."""
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    """Return a version-4 UUID string drawn from ``rng`` (deterministic).
+
+    The same text as ``str(uuid.UUID(int=rng.getrandbits(128), version=4))``, without the object.
+    """
+    h = f"{rng.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def luhn_complete(prefix: str) -> str:
@@ -554,9 +574,18 @@ class ConversationFactory:
         turns = script.turns(self.duration_ms)
 
         cursor = rng.randrange(600, 1500)
+        getrandbits = rng.getrandbits
         for speaker, segments in turns:
             raw_count = sum(len(s.raw) for s in segments)
-            dur = sum(rng.randrange(180, 420) for _ in range(raw_count)) + rng.randrange(0, 300)
+            # sum(rng.randrange(180, 420) for each word), drawing the very same bits, inlined
+            # (randrange(180, 420) is 180 + a draw of 8 bits below 240, redrawn if >= 240).
+            dur = 180 * raw_count
+            for _ in range(raw_count):
+                r = getrandbits(8)
+                while r >= 240:
+                    r = getrandbits(8)
+                dur += r
+            dur += rng.randrange(0, 300)
             offset = cursor
             utt = _render_utterance(rng, conv, speaker, segments, offset, max(dur, 240), dialect)
             conv.utterances.append(utt)
@@ -629,11 +658,18 @@ class ConversationFactory:
         }
 
     def _transcription(self, conv: Conversation, group: list[Utterance]) -> Emission:
-        at = max(u.emit_ms for u in group)
+        if len(group) == 1:
+            u = group[0]
+            at, end, transcripts = u.emit_ms, u.end_ms, [u.result()]
+        else:
+            at = max(u.emit_ms for u in group)
+            end = max(u.end_ms for u in group)
+            transcripts = [u.result() for u in group]
         body = self._body_head(conv, at)
-        body["transcripts"] = [u.result() for u in group]
-        body["status"] = {"offsetMs": max(u.end_ms for u in group), "status": "SESSION_ONGOING"}
-        return Emission(at, "transcription", conv.topic, self._envelope(conv, conv.topic, body), tuple(group))
+        body["transcripts"] = transcripts
+        body["status"] = {"offsetMs": end, "status": "SESSION_ONGOING"}
+        topic = conv.topic
+        return Emission(at, "transcription", topic, self._envelope(conv, topic, body), tuple(group))
 
     def _status(
         self,
@@ -657,6 +693,12 @@ class ConversationFactory:
         user_topic = USER_TOPIC.format(id=conv.user_id)
         user_payload = self._envelope(conv, user_topic, discovery_body(conv, at, phase, queue=False))
         return Emission(at, "discovery", topic, payload, phase=phase, also=((user_topic, user_payload),))
+
+
+@functools.lru_cache(maxsize=4096)
+def leg_id(conversation_id: str, purpose: str) -> str:
+    """The call id of the ``acd`` or ``agent`` leg of a conversation (a UUID-5 of its id)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{conversation_id}/{purpose}"))
 
 
 def discovery_body(conv: Conversation, at_ms: int, phase: str, *, queue: bool) -> dict[str, Any]:
@@ -715,13 +757,13 @@ def discovery_body(conv: Conversation, at_ms: int, phase: str, *, queue: bool) -
             participant(
                 conv.acd_participant_id,
                 "acd",
-                [call(str(uuid.uuid5(uuid.NAMESPACE_URL, conv.conversation_id + "/acd")), start)],
+                [call(leg_id(conv.conversation_id, "acd"), start)],
                 queueId=conv.queue_id,
             ),
             participant(
                 conv.agent_participant_id,
                 "agent",
-                [call(str(uuid.uuid5(uuid.NAMESPACE_URL, conv.conversation_id + "/agent")), start)],
+                [call(leg_id(conv.conversation_id, "agent"), start)],
                 userId=conv.user_id,
                 queueId=conv.queue_id,
             ),
@@ -942,6 +984,15 @@ class _Script:
         return t
 
 
+_WORD_SPAN: Final = 0.9 - 0.45  # rng.uniform(a, b) is a + (b - a) * rng.random()
+_WORD_CONF: Final = 0.99 - 0.55
+_DECO_CONF: Final = 0.99 - 0.6
+# round(x, 2) for 0 <= x <= 1 is HUNDREDTHS[k], k the integer nearest to 100 * x, unless 100 * x
+# is within float error of a half (then round() decides, half to even on the exact value).
+_HUNDREDTHS: Final = tuple(k / 100 for k in range(101))
+_HALF: Final = 0.4999999
+
+
 def _render_utterance(  # noqa: PLR0917 - private helper, called once
     rng: random.Random,
     conv: Conversation,
@@ -951,50 +1002,61 @@ def _render_utterance(  # noqa: PLR0917 - private helper, called once
     duration_ms: int,
     dialect: str,
 ) -> Utterance:
+    # The hot path of generation: the same draws, in the same order, as the straightforward
+    # rng.uniform() code, with the calls inlined (see _WORD_SPAN).
+    rnd = rng.random
     raw_words = [w for s in segments for w in s.raw]
     # Per-word timings spread over the utterance, in order, never overlapping.
     n = len(raw_words)
     slot = duration_ms / n
+    hundredths, half, span_w, conf_w = _HUNDREDTHS, _HALF, _WORD_SPAN, _WORD_CONF
     words: list[dict[str, Any]] = []
-    spans: list[tuple[int, int]] = []
+    add = words.append
     for i, w in enumerate(raw_words):
-        start = offset_ms + int(i * slot)
-        dur = max(40, int(slot * rng.uniform(0.45, 0.9)) // 20 * 20)
-        spans.append((start, dur))
-        words.append(
-            {"confidence": round(rng.uniform(0.55, 0.99), 2), "offsetMs": start, "durationMs": dur, "word": w}
+        dur = int(slot * (0.45 + span_w * rnd())) // 20 * 20
+        x = 0.55 + conf_w * rnd()
+        c = x * 100.0
+        q = int(c + 0.5)
+        add(
+            {
+                "confidence": hundredths[q] if -half < c - q < half else round(x, 2),
+                "offsetMs": offset_ms + int(i * slot),
+                "durationMs": dur if dur > 40 else 40,
+                "word": w,
+            }
         )
     decorated: list[dict[str, Any]] = []
+    add = decorated.append
     pii: list[PiiItem] = []
     wi = 0
-    group_parts: dict[str, int] = {}
     for s in segments:
         k = len(s.raw)
-        seg_spans = spans[wi : wi + k]
-        seg_start = seg_spans[0][0]
-        seg_end = seg_spans[-1][0] + seg_spans[-1][1]
-        m = len(s.decorated)
-        if m == k:
-            for (st, du), tok, raw_word in zip(seg_spans, s.decorated, words[wi : wi + k], strict=True):
-                decorated.append(
-                    {"confidence": raw_word["confidence"], "offsetMs": st, "durationMs": du, "word": tok}
-                )
+        toks = s.decorated
+        if toks == s.raw:  # plain words: the decorated token is a copy of the raw one
+            decorated += map(dict.copy, words[wi : wi + k])
+        elif len(toks) == k:
+            for raw_word, tok in zip(words[wi : wi + k], toks, strict=True):
+                add({**raw_word, "word": tok})
         else:
-            step = (seg_end - seg_start) / m
-            for j, tok in enumerate(s.decorated):
-                st = seg_start + int(j * step)
-                decorated.append(
+            seg_start = words[wi]["offsetMs"]
+            last = words[wi + k - 1]
+            step = (last["offsetMs"] + last["durationMs"] - seg_start) / len(toks)
+            tok_dur = max(40, int(step) - 20)
+            for j, tok in enumerate(toks):
+                x = 0.6 + _DECO_CONF * rnd()
+                c = x * 100.0
+                q = int(c + 0.5)
+                add(
                     {
-                        "confidence": round(rng.uniform(0.6, 0.99), 2),
-                        "offsetMs": st,
-                        "durationMs": max(40, int(step) - 20),
+                        "confidence": hundredths[q] if -half < c - q < half else round(x, 2),
+                        "offsetMs": seg_start + int(j * step),
+                        "durationMs": tok_dur,
                         "word": tok,
                     }
                 )
         if s.pii_kind is not None and s.pii_value is not None:
-            item = PiiItem(s.pii_kind, s.pii_value, " ".join(s.raw), " ".join(s.decorated))
+            item = PiiItem(s.pii_kind, s.pii_value, " ".join(s.raw), " ".join(toks))
             if s.pii_group is not None:
-                group_parts[s.pii_group] = group_parts.get(s.pii_group, 0) + 1
                 item.group = s.pii_group
             pii.append(item)
         wi += k
@@ -1006,7 +1068,7 @@ def _render_utterance(  # noqa: PLR0917 - private helper, called once
         channel=channel,
         participant_id=conv.agent_participant_id if speaker == "agent" else conv.customer_participant_id,
         text=" ".join(raw_words),
-        decorated_text=" ".join(t for s in segments for t in s.decorated),
+        decorated_text=" ".join([t for s in segments for t in s.decorated]),
         words=words,
         decorated_words=decorated,
         confidence=round(rng.uniform(0.62, 0.97), 4),

@@ -82,14 +82,14 @@ pub fn record_keys(records: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
         .collect()
 }
 
+/// Records read back, and `(byte offset, message)` for each line that was not a record.
+type Decoded<'py> = (Bound<'py, PyList>, Vec<(usize, String)>);
+
 /// Read JSON Lines written by `encode_jsonl` back into records. Bad lines do not raise: they come
 /// back as `(byte offset, message)` pairs beside the records, and blank lines are skipped.
 #[pyfunction]
 #[pyo3(signature = (data, /))]
-pub fn decode_jsonl<'py>(
-    py: Python<'py>,
-    data: &Bound<'py, PyAny>,
-) -> PyResult<(Bound<'py, PyList>, Vec<(usize, String)>)> {
+pub fn decode_jsonl<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Decoded<'py>> {
     let (records, errors) = with_bytes(data, |bytes| {
         let mut records = Vec::new();
         let mut errors = Vec::new();

@@ -1,0 +1,1 @@
+"""Genesys Cloud REST: rate limiter, REST client, channels and subscriptions, discovery."""

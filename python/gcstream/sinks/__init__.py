@@ -1,0 +1,165 @@
+"""Where records go: one file per sink, all behind the small :class:`Sink` protocol.
+
+A sink receives batches of records (already redacted by the engine) from its own cursor on the
+pipeline's ring, and must be **at-least-once with idempotent keys**: writing the same record twice
+(after a retry, or when a spool is replayed) never produces a second row, point, line or message.
+Every record has a key (:func:`record_keys`, computed in the core):
+
+================  =================================================================
+record            key
+================  =================================================================
+Utterance         ``utterance/{conversation}/{communication or -}/{utterance id}``
+Partial           the utterance key + ``/{received_at_ms}/{end_ms}`` (one per revision)
+ConversationUpdate ``conversation/{conversation}/{kind}/{at_ms}``
+Gap               ``gap/{stream}/{kind}/{expected}/{got}``
+Rejected          ``rejected/{reason}/{offset or -}/{hash of the redacted sample}``
+Control           ``control/{kind}/{received_at_ms}/{topic or -}``
+================  =================================================================
+
+Sinks: :class:`~gcstream.sinks.jsonl.JsonlSink` (audit log), :class:`~gcstream.sinks.sqlite.SqliteSink`
+(embedded store), :class:`~gcstream.sinks.influx.InfluxSink` (v1 and v2 write APIs),
+:class:`~gcstream.sinks.webhook.WebhookSink` (knowledge sync) and
+:class:`~gcstream.sinks.nats.NatsSink` (JetStream). A sink that is down is spooled to disk by the
+pipeline (:class:`~gcstream.sinks.spool.Spool`) and catches up in order when it returns.
+
+Writing a sink::
+
+    class PrintSink:
+        name = "print"
+        kinds = frozenset({"utterance"})
+
+        async def open(self) -> None: ...
+        async def write(self, batch: Sequence[gcstream.Record]) -> None:
+            for r in batch:
+                print(r.text)
+        async def flush(self) -> None: ...
+        async def aclose(self) -> None: ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
+
+from gcstream._core import (
+    Control,
+    ConversationUpdate,
+    Gap,
+    Partial,
+    Rejected,
+    Utterance,
+    decode_jsonl,
+    encode_jsonl,
+    encode_line_protocol,
+    record_keys,
+)
+from gcstream.exceptions import SinkError
+
+if TYPE_CHECKING:
+    from gcstream._core import _Record as Record
+
+__all__ = [
+    "ALL_KINDS",
+    "KIND_OF",
+    "FailureAuditor",
+    "Sink",
+    "SinkError",
+    "decode_jsonl",
+    "encode_jsonl",
+    "encode_line_protocol",
+    "kind_of",
+    "record_keys",
+]
+
+KIND_OF: Final[dict[type, str]] = {
+    Utterance: "utterance",
+    Partial: "partial",
+    ConversationUpdate: "conversation_update",
+    Gap: "gap",
+    Rejected: "rejected",
+    Control: "control",
+}
+"""Record class -> kind name, as used in ``Sink.kinds`` and in the JSON Lines ``type``."""
+
+ALL_KINDS: Final = frozenset(KIND_OF.values())
+"""Every record kind."""
+
+
+def kind_of(record: object) -> str:
+    """Return the kind name of a record (``utterance``, ``partial``, ...).
+
+    Raises:
+        TypeError: ``record`` is not a gcstream record.
+    """
+    try:
+        return KIND_OF[type(record)]
+    except KeyError:
+        raise TypeError(f"expected a gcstream record, got {type(record).__name__}") from None
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """A destination for records.
+
+    Attributes:
+        name: Unique within a pipeline; names its spool directory and its metrics.
+        kinds: The record kinds it wants (see :data:`ALL_KINDS`); the pipeline filters for it.
+    """
+
+    name: str
+    kinds: frozenset[str]
+
+    async def open(self) -> None:
+        """Connect / create files and tables. Raise :class:`SinkError` if that is impossible."""
+
+    async def write(self, batch: Sequence[Record]) -> None:
+        """Deliver ``batch`` (in order, possibly empty) idempotently.
+
+        Raises:
+            SinkError: Nothing or only part of the batch is known to be stored; the pipeline
+                retries or spools the whole batch, which is safe because writes are idempotent.
+        """
+
+    async def flush(self) -> None:
+        """Make everything written so far durable (fsync, send buffered points)."""
+
+    async def aclose(self) -> None:
+        """Flush and release connections and files. Safe to call twice."""
+
+
+@runtime_checkable
+class FailureAuditor(Protocol):
+    """A sink that also records other sinks' failures (the JSONL audit log does)."""
+
+    name: str
+
+    async def audit_failure(self, sink: str, error: str, *, records: int, action: str) -> None:
+        """Append a ``sink_failure`` entry: which sink, why, how many records, what was done."""
+
+
+def check_sinks(sinks: Sequence[Sink]) -> None:
+    """Refuse duplicate names and unknown kinds.
+
+    Raises:
+        ConfigError: A problem with the sink list.
+    """
+    from gcstream.exceptions import ConfigError
+
+    seen: set[str] = set()
+    for s in sinks:
+        if not s.name or "/" in s.name or s.name.startswith("."):
+            raise ConfigError(f"bad sink name {s.name!r}", "sinks")
+        if s.name in seen:
+            raise ConfigError(f"two sinks are named {s.name!r}", "sinks")
+        seen.add(s.name)
+        unknown = set(s.kinds) - ALL_KINDS
+        if unknown:
+            raise ConfigError(f"sink {s.name!r} wants unknown kinds {sorted(unknown)}", "sinks")
+
+
+def fail(sink: str, message: str, cause: BaseException | None = None) -> SinkError:
+    """Build a :class:`SinkError` whose message names the sink and the cause."""
+    text = f"{sink}: {message}"
+    if cause is not None:
+        text += f" ({type(cause).__name__}: {cause})"
+    return SinkError(text, sink=sink)

@@ -1,0 +1,126 @@
+"""HTTP delivery shared by the InfluxDB and webhook sinks: retries with backoff and jitter on
+429/5xx and network errors (honouring ``Retry-After``), and a circuit breaker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from gcstream.exceptions import SinkError
+from gcstream.genesys.retry import Backoff, parse_retry_after
+from gcstream.sinks import fail
+
+__all__ = ["CircuitBreaker", "RetryPolicy", "post_with_retries"]
+
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+"""Statuses worth another try; any other 4xx is a bad request that would fail again."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How one delivery is retried before the sink reports failure (and the pipeline spools).
+
+    Attributes:
+        attempts: Tries in total (1: no retry).
+        initial: First backoff delay, seconds.
+        maximum: Backoff cap, seconds (also caps ``Retry-After``).
+        jitter: Random fraction of each delay, 0 to 1.
+        timeout: Seconds for one request, connect to last byte.
+    """
+
+    attempts: int = 4
+    initial: float = 0.2
+    maximum: float = 5.0
+    jitter: float = 0.5
+    timeout: float = 10.0
+
+    def backoff(self) -> Backoff:
+        """A fresh backoff for one delivery."""
+        return Backoff(initial=self.initial, maximum=self.maximum, jitter=self.jitter)
+
+
+@dataclass
+class CircuitBreaker:
+    """Closed → open after ``threshold`` consecutive failures; open refuses at once for
+    ``reset_after`` seconds; then half-open lets one delivery through, which closes it again on
+    success or re-opens it on failure.
+
+    Attributes:
+        threshold: Consecutive failed deliveries that open the circuit.
+        reset_after: Seconds the circuit stays open.
+    """
+
+    threshold: int = 5
+    reset_after: float = 30.0
+    clock: Callable[[], float] = time.monotonic
+    failures: int = 0
+    opened_at: float | None = None
+    trips: int = field(default=0)
+
+    @property
+    def state(self) -> str:
+        """``closed``, ``open`` or ``half_open``."""
+        if self.opened_at is None:
+            return "closed"
+        return "open" if self.clock() - self.opened_at < self.reset_after else "half_open"
+
+    def allow(self) -> bool:
+        """True unless the circuit is open."""
+        return self.state != "open"
+
+    def success(self) -> None:
+        """A delivery succeeded: close."""
+        self.failures = 0
+        self.opened_at = None
+
+    def failure(self) -> None:
+        """A delivery failed (after its retries): count, and open at the threshold."""
+        self.failures += 1
+        if self.opened_at is not None or self.failures >= self.threshold:
+            self.opened_at = self.clock()
+            self.trips += 1
+
+
+async def post_with_retries(
+    session: aiohttp.ClientSession,
+    url: str,
+    *,
+    sink: str,
+    data: bytes,
+    headers: Mapping[str, str],
+    params: Mapping[str, str] | None = None,
+    policy: RetryPolicy,
+    accept: frozenset[int] = frozenset(),
+    counters: dict[str, int] | None = None,
+) -> int:
+    """POST ``data`` until a 2xx (or a status in ``accept``); returns the status.
+
+    Raises:
+        SinkError: A non-retryable status, or every attempt failed.
+    """
+    backoff = policy.backoff()
+    last = "no attempt"
+    for attempt in range(policy.attempts):
+        delay: float | None = None
+        try:
+            async with asyncio.timeout(policy.timeout):
+                async with session.post(url, data=data, headers=headers, params=params) as r:
+                    body = await r.read()
+                    if 200 <= r.status < 300 or r.status in accept:
+                        return r.status
+                    last = f"HTTP {r.status}: {body[:200].decode(errors='replace')}"
+                    if r.status not in RETRYABLE_STATUS:
+                        raise fail(sink, f"{url} refused the write: {last}")
+                    delay = parse_retry_after(r.headers.get("Retry-After"))
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            last = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+        if counters is not None:
+            counters["retries"] = counters.get("retries", 0) + 1
+        if attempt + 1 < policy.attempts:
+            wait = backoff.next_delay()
+            await asyncio.sleep(min(policy.maximum, max(wait, delay or 0.0)))
+    raise SinkError(f"{sink}: {url} failed after {policy.attempts} attempts ({last})", sink=sink)

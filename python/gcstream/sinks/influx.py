@@ -1,0 +1,147 @@
+"""InfluxDB: utterances as line protocol through either write API.
+
+Each utterance is one point, encoded in the core (``encode_line_protocol``)::
+
+    utterance,channel=EXTERNAL,conversation=c1,language=en-US confidence=0.93,duration_ms=1500i,
+        latency_ms=820i,pii=1i,words=7i,text="my card is [CREDIT_CARD]",utterance_id="u1" 1700000000000123456
+
+Tags: ``channel`` (the speaker side), ``conversation``, ``language``. Fields: ``confidence``,
+``duration_ms``, ``latency_ms``, ``pii`` (findings), ``words``, ``text`` (redacted),
+``utterance_id``. The timestamp is the utterance start in ns plus a sub-millisecond offset derived
+from the utterance key, so a replayed point overwrites itself (InfluxDB identifies a point by
+measurement, tags and time) and two utterances starting in the same millisecond do not collide.
+
+APIs: ``v1`` posts to ``/write?db=...&precision=ns`` (InfluxDB 1.x; optional user/password);
+``v2`` posts to ``/api/v2/write?org=...&bucket=...&precision=ns`` with ``Authorization: Token ...``
+(InfluxDB 2.x/3.x, and servers that speak it, such as VictoriaMetrics, which keeps numeric fields
+only). Large batches are split into requests of at most ``batch_points`` points; each request is
+retried with backoff and jitter on 429, 5xx and network errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+import aiohttp
+
+from gcstream._core import encode_line_protocol
+from gcstream.exceptions import ConfigError
+from gcstream.sinks import fail
+from gcstream.sinks._http import RetryPolicy, post_with_retries
+
+if TYPE_CHECKING:
+    from gcstream._core import _Record as Record
+
+__all__ = ["InfluxSink"]
+
+
+class InfluxSink:
+    """Write utterances to InfluxDB.
+
+    Args:
+        url: Server base URL, e.g. ``http://127.0.0.1:8086``.
+        api: ``v1`` or ``v2``.
+        database: v1 database (required for v1).
+        org: v2 organisation (required for v2).
+        bucket: v2 bucket (required for v2).
+        token: v2 API token (sent as ``Authorization: Token ...``).
+        username: v1 user, if authentication is on.
+        password: v1 password.
+        measurement: Measurement name.
+        batch_points: Most points per request.
+        retry: Retry policy per request.
+        name: The sink's name in the pipeline.
+        session: An aiohttp session to use (default: one owned by the sink).
+    """
+
+    kinds: frozenset[str] = frozenset({"utterance"})
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        api: Literal["v1", "v2"] = "v2",
+        database: str | None = None,
+        org: str | None = None,
+        bucket: str | None = None,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        measurement: str = "utterance",
+        batch_points: int = 5000,
+        retry: RetryPolicy | None = None,
+        name: str = "influx",
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        if api == "v1":
+            if not database:
+                raise ConfigError("InfluxDB v1 needs a database", "database")
+            self._path = "/write"
+            self._params = {"db": database, "precision": "ns"}
+            if username is not None:
+                self._params |= {"u": username, "p": password or ""}
+            self._headers = {"Content-Type": "text/plain; charset=utf-8"}
+        elif api == "v2":
+            if not org or not bucket:
+                raise ConfigError("InfluxDB v2 needs org and bucket", "bucket")
+            self._path = "/api/v2/write"
+            self._params = {"org": org, "bucket": bucket, "precision": "ns"}
+            self._headers = {"Content-Type": "text/plain; charset=utf-8"}
+            if token:
+                self._headers["Authorization"] = f"Token {token}"
+        else:
+            raise ConfigError(f"unknown InfluxDB api {api!r}; expected v1 or v2", "api")
+        if batch_points < 1:
+            raise ConfigError("batch_points must be >= 1", "batch_points")
+        self.url = url.rstrip("/")
+        self.api = api
+        self.measurement = measurement
+        self.batch_points = batch_points
+        self.retry = retry or RetryPolicy()
+        self.name = name
+        self._session = session
+        self._own_session = session is None
+        self.counters: dict[str, int] = {"points": 0, "requests": 0, "retries": 0}
+
+    async def open(self) -> None:
+        """Create the HTTP session (the server may still be down: writes retry and spool)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+            self._own_session = True
+
+    async def write(self, batch: Sequence[Record]) -> None:
+        """POST the utterances in ``batch`` as line protocol.
+
+        Raises:
+            SinkError: A request failed after its retries, or the server refused the points.
+        """
+        if self._session is None:
+            raise fail(self.name, "write before open")
+        data = encode_line_protocol(batch, self.measurement)
+        if not data:
+            return
+        lines = data.splitlines(keepends=True)
+        for i in range(0, len(lines), self.batch_points):
+            chunk = b"".join(lines[i : i + self.batch_points])
+            self.counters["requests"] += 1
+            await post_with_retries(
+                self._session,
+                self.url + self._path,
+                sink=self.name,
+                data=chunk,
+                headers=self._headers,
+                params=self._params,
+                policy=self.retry,
+                counters=self.counters,
+            )
+            self.counters["points"] += min(self.batch_points, len(lines) - i)
+
+    async def flush(self) -> None:
+        """Nothing is buffered between writes."""
+
+    async def aclose(self) -> None:
+        """Close the owned HTTP session."""
+        if self._own_session and self._session is not None:
+            await self._session.close()
+        self._session = None

@@ -1,0 +1,125 @@
+"""Webhook / knowledge sync: POST each final utterance to an HTTP endpoint.
+
+One request per utterance, in order, with::
+
+    POST {url}
+    Authorization: Bearer {token}
+    Content-Type: application/json
+    Idempotency-Key: utterance/{conversation}/{communication or -}/{utterance id}
+
+    {"v":1,"type":"utterance","key":"utterance/...","conversation_id":...,"text":"..."}
+
+The body is the record's JSON Lines encoding (schema version 1; text already redacted). The
+receiver deduplicates on ``Idempotency-Key`` (equal to the body's ``key``), which is what makes
+a retry or a spool replay harmless; a ``409 Conflict`` ("already have it") counts as delivered.
+
+Each request has a timeout and is retried with exponential backoff and jitter on 429 (honouring
+``Retry-After``), 5xx and network errors. After ``breaker_threshold`` consecutive failed
+deliveries the circuit opens: writes fail at once (and the pipeline spools) for
+``breaker_reset`` seconds, then one delivery is tried again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from gcstream._core import Utterance, encode_jsonl, record_keys
+from gcstream.exceptions import SinkError
+from gcstream.sinks import fail
+from gcstream.sinks._http import CircuitBreaker, RetryPolicy, post_with_retries
+
+if TYPE_CHECKING:
+    from gcstream._core import _Record as Record
+
+__all__ = ["WebhookSink"]
+
+
+class WebhookSink:
+    """POST final utterances to a knowledge endpoint.
+
+    Args:
+        url: The endpoint.
+        token: Bearer token (``Authorization: Bearer ...``); None sends no Authorization header.
+        retry: Timeout and retries per request.
+        breaker_threshold: Consecutive failed deliveries that open the circuit.
+        breaker_reset: Seconds the circuit stays open before one trial delivery.
+        name: The sink's name in the pipeline.
+        session: An aiohttp session to use (default: one owned by the sink).
+    """
+
+    kinds: frozenset[str] = frozenset({"utterance"})
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        retry: RetryPolicy | None = None,
+        breaker_threshold: int = 5,
+        breaker_reset: float = 30.0,
+        name: str = "webhook",
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.url = url
+        self.name = name
+        self.retry = retry or RetryPolicy()
+        self.breaker = CircuitBreaker(threshold=breaker_threshold, reset_after=breaker_reset)
+        self._headers = {"Content-Type": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
+        self._session = session
+        self._own_session = session is None
+        self.counters: dict[str, int] = {"posted": 0, "retries": 0, "refused_open_circuit": 0}
+
+    async def open(self) -> None:
+        """Create the HTTP session (the endpoint may still be down: writes retry and spool)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+            self._own_session = True
+
+    async def write(self, batch: Sequence[Record]) -> None:
+        """POST each utterance of ``batch`` in order.
+
+        Raises:
+            SinkError: The circuit is open, or a request failed after its retries; the utterances
+                before it were delivered (their replay is deduplicated by the receiver).
+        """
+        if self._session is None:
+            raise fail(self.name, "write before open")
+        utterances = [r for r in batch if type(r) is Utterance]
+        if not utterances:
+            return
+        keys = record_keys(utterances)
+        bodies = encode_jsonl(utterances).splitlines()
+        for key, body in zip(keys, bodies, strict=True):
+            if not self.breaker.allow():
+                self.counters["refused_open_circuit"] += 1
+                raise fail(self.name, f"circuit open after {self.breaker.failures} failed deliveries")
+            try:
+                await post_with_retries(
+                    self._session,
+                    self.url,
+                    sink=self.name,
+                    data=body,
+                    headers={**self._headers, "Idempotency-Key": key},
+                    policy=self.retry,
+                    accept=frozenset({409}),
+                    counters=self.counters,
+                )
+            except SinkError:
+                self.breaker.failure()
+                raise
+            self.breaker.success()
+            self.counters["posted"] += 1
+
+    async def flush(self) -> None:
+        """Nothing is buffered between writes."""
+
+    async def aclose(self) -> None:
+        """Close the owned HTTP session."""
+        if self._own_session and self._session is not None:
+            await self._session.close()
+        self._session = None

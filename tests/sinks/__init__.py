@@ -1,0 +1,1 @@
+"""Tests of the sinks against real peers (see ``services``)."""

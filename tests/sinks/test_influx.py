@@ -1,0 +1,82 @@
+"""InfluxSink against a real influxd 1.x (v1 API) and VictoriaMetrics (v2 API)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from gcstream.sinks.influx import InfluxSink
+
+from sinks.services import Service, influx_query, records, utterances, victoria_export
+
+TIMEOUT = 20.0
+
+
+async def test_v1_writes_points_and_replay_overwrites(influxd: Service) -> None:
+    recs = records(3, 4)
+    utts = utterances(recs)
+    sink = InfluxSink(influxd.url, api="v1", database="cc")
+    await sink.open()
+    async with asyncio.timeout(TIMEOUT):
+        await sink.write(recs)
+        await sink.write(recs)  # a replay: same series and timestamps, so nothing is added
+    await sink.aclose()
+    res = influx_query(influxd.url, "SELECT * FROM utterance", db="cc")
+    series = res["results"][0]["series"][0]
+    rows = [dict(zip(series["columns"], v, strict=True)) for v in series["values"]]
+    assert len(rows) == len(utts)
+    by_id = {r["utterance_id"]: r for r in rows}
+    u = utts[0]
+    row = by_id[u.utterance_id]
+    assert row["text"] == u.text  # quotes, commas and equals signs survived the escaping
+    assert row["conversation"] == u.conversation_id
+    assert row["channel"] == u.channel
+    assert row["confidence"] == pytest.approx(u.confidence)
+    assert row["latency_ms"] == u.latency_ms
+    assert row["time"] // 1_000_000 == u.start_ms  # ns timestamps
+
+
+async def test_v1_bad_database_is_a_clear_error(influxd: Service) -> None:
+    from gcstream.exceptions import SinkError
+
+    sink = InfluxSink(influxd.url, api="v1", database="missing")
+    await sink.open()
+    with pytest.raises(SinkError, match=r"404|database not found"):
+        async with asyncio.timeout(TIMEOUT):
+            await sink.write(records(1, 1))
+    await sink.aclose()
+
+
+async def test_v2_api_on_victoria_metrics(victoria: Service) -> None:
+    recs = records(2, 3)
+    utts = utterances(recs)
+    sink = InfluxSink(victoria.url, api="v2", org="acme", bucket="cc", token="t0k3n")
+    await sink.open()
+    async with asyncio.timeout(TIMEOUT):
+        await sink.write(recs)
+        await sink.write(recs)
+    await sink.aclose()
+    got = victoria_export(victoria.url, '{__name__="utterance_latency_ms"}')
+    samples = sum(len(s["values"]) for s in got)
+    assert samples == len(utts)
+    assert {s["metric"]["conversation"] for s in got} == {u.conversation_id for u in utts}
+
+
+async def test_down_server_fails_after_retries() -> None:
+    from gcstream.exceptions import SinkError
+    from gcstream.sinks._http import RetryPolicy
+
+    from sinks.services import free_port
+
+    sink = InfluxSink(
+        f"http://127.0.0.1:{free_port()}",
+        api="v1",
+        database="cc",
+        retry=RetryPolicy(attempts=3, initial=0.01, maximum=0.02, timeout=1),
+    )
+    await sink.open()
+    with pytest.raises(SinkError, match="after 3 attempts"):
+        async with asyncio.timeout(TIMEOUT):
+            await sink.write(records(1, 1))
+    assert sink.counters["retries"] == 3
+    await sink.aclose()

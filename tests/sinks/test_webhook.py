@@ -1,0 +1,69 @@
+"""WebhookSink against a real local HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from gcstream.exceptions import SinkError
+from gcstream.sinks._http import RetryPolicy
+from gcstream.sinks.webhook import WebhookSink
+
+from sinks.services import Webhook, records, utterances
+
+TIMEOUT = 20.0
+FAST = RetryPolicy(attempts=3, initial=0.01, maximum=0.02, timeout=2)
+
+
+async def test_posts_each_utterance_once_with_bearer_and_key(webhook: Webhook) -> None:
+    recs = records(2, 3)
+    sink = WebhookSink(webhook.url, token=webhook.token, retry=FAST)
+    await sink.open()
+    async with asyncio.timeout(TIMEOUT):
+        await sink.write(recs)
+        await sink.write(recs)  # a replay: the receiver answers 409, counted as delivered
+    await sink.aclose()
+    utts = utterances(recs)
+    assert [b["utterance_id"] for b in webhook.received] == [u.utterance_id for u in utts]
+    assert webhook.duplicates == len(utts)
+    assert webhook.received[0]["text"] == utts[0].text
+
+
+async def test_retries_5xx_then_opens_the_circuit(webhook: Webhook) -> None:
+    webhook.fail_status = 503
+    sink = WebhookSink(webhook.url, token=webhook.token, retry=FAST, breaker_threshold=2, breaker_reset=60)
+    await sink.open()
+    async with asyncio.timeout(TIMEOUT):
+        for _ in range(2):
+            with pytest.raises(SinkError, match="after 3 attempts"):
+                await sink.write(records(1, 1))
+        assert sink.breaker.state == "open"
+        before = webhook.attempts
+        with pytest.raises(SinkError, match="circuit open"):
+            await sink.write(records(1, 1))
+        assert webhook.attempts == before  # refused without a request
+    assert webhook.attempts == 6
+    await sink.aclose()
+
+
+async def test_wrong_token_is_not_retried(webhook: Webhook) -> None:
+    sink = WebhookSink(webhook.url, token="wrong", retry=FAST)
+    await sink.open()
+    with pytest.raises(SinkError, match="HTTP 401"):
+        async with asyncio.timeout(TIMEOUT):
+            await sink.write(records(1, 1))
+    assert webhook.attempts == 1
+    await sink.aclose()
+
+
+async def test_timeout_is_retried(webhook: Webhook) -> None:
+    webhook.slow = 0.5
+    sink = WebhookSink(
+        webhook.url, token=webhook.token, retry=RetryPolicy(attempts=2, initial=0.01, timeout=0.1)
+    )
+    await sink.open()
+    with pytest.raises(SinkError, match="TimeoutError"):
+        async with asyncio.timeout(TIMEOUT):
+            await sink.write(records(1, 1))
+    assert webhook.attempts == 2
+    await sink.aclose()

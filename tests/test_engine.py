@@ -1,0 +1,221 @@
+"""``gcstream.Engine`` (rust/core/src/engine.rs): frames in, records out.
+
+Framing + decoding + de-duplication seen from Python: bad frames become ``Rejected`` records and
+leave their neighbours alone, a repeated utterance is counted instead of repeated, stream mode
+gives the same records whatever the split, and the engine agrees with ``tests/reference.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import corpus
+import gcstream
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from reference import ReferenceEngine, record_dict
+from strategies import INPUT_TYPES, as_input, chunked, engine_frames
+
+RECEIVED_AT = 1_774_055_500_000
+PONG = b'{"topicName":"channel.metadata","eventBody":{"message":"pong"}}'
+
+
+def engine(**options: Any) -> gcstream.Engine:
+    """An engine that emits finals at once and adds no latency flags: the parts the reference models."""
+    return gcstream.Engine(reorder_window_ms=0, latency_policy="off", **options)
+
+
+def comparable(records: list[Any]) -> list[dict[str, Any]]:
+    """What the reference models exactly: utterances, controls and rejections (reason only), in order."""
+    out = []
+    for r in records:
+        d = r if isinstance(r, dict) else record_dict(r)
+        if d["type"] in ("Utterance", "Control"):
+            out.append(d)
+        elif d["type"] == "Rejected":
+            out.append({"type": "Rejected", "reason": d["reason"]})
+    return out
+
+
+def split_utterances(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Utterances sorted by key (the privacy stage may delay them) and the other records in order."""
+    utterances = sorted(
+        (r for r in records if r["type"] == "Utterance"),
+        key=lambda r: (r["conversation_id"], str(r["communication_id"]), r["utterance_id"]),
+    )
+    return utterances, [r for r in records if r["type"] != "Utterance"]
+
+
+class TestRecords:
+    """Byte-exact cases."""
+
+    def test_end_and_latency_arithmetic(self) -> None:
+        frame = corpus.envelopes(1)[0]
+        (u,) = [
+            r for r in engine().feed(frame, received_at_ms=RECEIVED_AT) if isinstance(r, gcstream.Utterance)
+        ]
+        assert u.start_ms == 1_774_055_376_019 + u.offset_ms
+        assert u.end_ms == u.start_ms + u.duration_ms
+        assert u.latency_ms == RECEIVED_AT - u.end_ms
+
+    def test_negative_latency_is_kept_and_counted(self) -> None:
+        eng = engine()
+        frame = corpus.envelopes(1)[0]
+        (u,) = [r for r in eng.feed(frame, received_at_ms=0) if isinstance(r, gcstream.Utterance)]
+        assert u.latency_ms == -u.end_ms
+        assert eng.stats()["negative_latency"] == 1
+
+    def test_a_repeated_utterance_is_counted_not_repeated(self) -> None:
+        eng = engine()
+        frame = corpus.envelopes(1)[0]
+        first = eng.feed(frame, received_at_ms=RECEIVED_AT)
+        again = eng.feed(frame, received_at_ms=RECEIVED_AT + 1)
+        assert sum(isinstance(r, gcstream.Utterance) for r in first) == 1
+        assert not any(isinstance(r, gcstream.Utterance) for r in again)
+        assert eng.stats()["duplicates"] == 1
+
+    def test_malformed_frames_are_rejected_and_their_neighbours_unaffected(self) -> None:
+        good = corpus.envelopes(2)
+        bad = [b'{"topicName":', b"\xff\xfe", b"", good[0][:-1], b"[1,]"]
+        eng = engine()
+        records = eng.feed(good[0], received_at_ms=RECEIVED_AT)
+        rejected = []
+        for frame in bad:
+            rejected += eng.feed(frame, received_at_ms=RECEIVED_AT)
+        records += eng.feed(good[1], received_at_ms=RECEIVED_AT)
+        clean = engine()
+        expected = clean.feed(good[0], received_at_ms=RECEIVED_AT) + clean.feed(
+            good[1], received_at_ms=RECEIVED_AT
+        )
+        assert records == expected
+        assert [type(r) for r in rejected] == [gcstream.Rejected] * len(bad)
+        assert all(r.reason and r.message for r in rejected)
+        assert sum(eng.stats()["rejected"].values()) == len(bad)
+
+    def test_rejected_sample_is_truncated(self) -> None:
+        (r,) = engine().feed(b"[" + b"1," * 1000, received_at_ms=1)
+        assert isinstance(r, gcstream.Rejected)
+        assert len(r.sample) <= 161
+
+    def test_document_too_large_in_message_mode(self) -> None:
+        frame = corpus.envelopes(1)[0]
+        (r,) = engine(max_document_bytes=100).feed(frame, received_at_ms=1)
+        assert isinstance(r, gcstream.Rejected)
+        assert r.reason == "document_too_large"
+
+    def test_stream_mode_rejects_with_stream_offsets(self) -> None:
+        eng = engine(mode="stream")
+        eng.feed(PONG, received_at_ms=1)
+        records = eng.feed(b" nope " + PONG, received_at_ms=1) + eng.finish()
+        assert sorted(type(r).__name__ for r in records) == ["Control", "Rejected"]
+        (r,) = [r for r in records if isinstance(r, gcstream.Rejected)]
+        assert (r.reason, r.offset) == ("unexpected_byte", len(PONG) + 2)  # `n` may start `null`: the `o`
+
+    @pytest.mark.xfail(
+        reason="engine.rs appends a chunk's framing errors after all of its documents", strict=True
+    )
+    def test_stream_mode_rejections_come_in_stream_order(self) -> None:
+        eng = engine(mode="stream")
+        records = eng.feed(PONG + b" nope " + PONG, received_at_ms=1) + eng.finish()
+        assert [type(r).__name__ for r in records] == ["Control", "Rejected", "Control"]
+
+    def test_stream_mode_truncated_at_finish(self) -> None:
+        eng = engine(mode="stream")
+        assert eng.feed(PONG + b"\n" + PONG[:10], received_at_ms=1)[0].kind == "pong"
+        (r,) = eng.finish()
+        assert (r.reason, r.offset) == ("truncated", len(PONG) + 11)
+
+    def test_feed_many_equals_feed_per_frame(self) -> None:
+        frames = [*corpus.envelopes(20, seed=3), PONG, b"{bad", *corpus.envelopes(2, seed=3)]
+        one = engine()
+        many = engine()
+        expected = [r for f in frames for r in one.feed(f, received_at_ms=RECEIVED_AT)]
+        assert many.feed_many(frames, received_at_ms=RECEIVED_AT) == expected
+        assert many.stats()["duplicates"] == 2
+
+    @pytest.mark.parametrize("kind", INPUT_TYPES)
+    def test_every_input_type(self, kind: str) -> None:
+        (c,) = engine().feed(as_input(PONG, kind), received_at_ms=1)
+        assert c.kind == "pong"
+
+    def test_records_are_frozen_and_matchable(self) -> None:
+        frame = corpus.envelopes(1)[0]
+        u = next(
+            r for r in engine().feed(frame, received_at_ms=RECEIVED_AT) if isinstance(r, gcstream.Utterance)
+        )
+        match u:
+            case gcstream.Utterance(conversation_id, _, utterance_id, channel, text):
+                assert (conversation_id, utterance_id, channel, text) == (
+                    u.conversation_id,
+                    u.utterance_id,
+                    u.channel,
+                    u.text,
+                )
+        with pytest.raises(AttributeError):
+            u.text = "changed"  # type: ignore[misc]
+
+    @pytest.mark.xfail(
+        reason="message mode skips the validating assembler; serde skips ignored fields", strict=True
+    )
+    @pytest.mark.parametrize("junk", [b'"\xff\xfe"', b'"\\ud800"'])
+    def test_message_mode_validates_like_the_assembler(self, junk: bytes) -> None:
+        frame = b'{"topicName":"v2.x","junk":' + junk + b"}"
+        assert gcstream.FrameAssembler("message").feed(frame) == []
+        assert [type(r) for r in engine().feed(frame, received_at_ms=1)] == [gcstream.Rejected]
+
+    @pytest.mark.xfail(reason="serde_json parses floats without the float_roundtrip feature", strict=True)
+    def test_floats_are_parsed_exactly(self) -> None:
+        frame = b'{"topicName":"v2.conversations.c1.transcription","eventBody":{"transcripts":'
+        frame += b'[{"utteranceId":"u","alternatives":[{"confidence":0.9229102708080885}]}]}}'
+        (u,) = [r for r in engine().feed(frame, received_at_ms=1) if isinstance(r, gcstream.Utterance)]
+        assert u.confidence == 0.9229102708080885
+
+    @pytest.mark.parametrize(
+        "options",
+        [{"wire_format": "bogus"}, {"mode": "bogus"}, {"max_conversations": 0}, {"max_depth": 0}],
+    )
+    def test_bad_options_are_config_errors(self, options: dict[str, Any]) -> None:
+        with pytest.raises(gcstream.ConfigError):
+            gcstream.Engine(**options)
+
+
+class TestProperties:
+    """Split invariance and agreement with the reference."""
+
+    @given(st.data())
+    def test_stream_mode_records_do_not_depend_on_the_split(self, data: st.DataObject) -> None:
+        seed, n = data.draw(st.integers(0, 1000)), data.draw(st.integers(1, 5))
+        stream = corpus.stream(n, seed=seed, separator=data.draw(st.sampled_from([b"", b"\n"])))
+        whole = engine(mode="stream")
+        expected = whole.feed(stream, received_at_ms=RECEIVED_AT) + whole.finish()
+        split = engine(mode="stream")
+        records = [r for c in data.draw(chunked(stream)) for r in split.feed(c, received_at_ms=RECEIVED_AT)]
+        assert records + split.finish() == expected
+        messages = engine()
+        frames = corpus.envelopes(n, seed=seed)
+        assert expected == messages.feed_many(frames, received_at_ms=RECEIVED_AT) + messages.finish()
+
+    @given(st.lists(engine_frames(), max_size=12), st.sampled_from([1, 2, 100_000]))
+    def test_agrees_with_the_reference(self, frames: list[bytes], max_conversations: int) -> None:
+        self._agree("notifications", frames, max_conversations)
+
+    @given(st.lists(engine_frames("eventbridge"), max_size=8))
+    def test_agrees_with_the_reference_on_eventbridge(self, frames: list[bytes]) -> None:
+        self._agree("eventbridge", frames, 100_000)
+
+    @staticmethod
+    def _agree(wire_format: str, frames: list[bytes], max_conversations: int) -> None:
+        eng = engine(wire_format=wire_format, max_conversations=max_conversations)
+        ref = ReferenceEngine(wire_format, max_conversations=max_conversations)
+        got: list[Any] = []
+        expected: list[dict[str, Any]] = []
+        for i, frame in enumerate(frames):
+            got += eng.feed(frame, received_at_ms=RECEIVED_AT + i)
+            expected += ref.feed(frame, received_at_ms=RECEIVED_AT + i)
+        got += eng.finish()  # the privacy stage may hold an utterance until later input or the end
+        got_utterances, got_rest = split_utterances(comparable(got))
+        expected_utterances, expected_rest = split_utterances(comparable(expected))
+        assert got_rest == expected_rest
+        assert got_utterances == expected_utterances
+        assert eng.stats()["duplicates"] == ref.duplicates

@@ -1,0 +1,257 @@
+"""Pipeline: source → engine → ring → sinks against real peers on 127.0.0.1.
+
+The source is an in-memory async generator of real-shaped Notifications frames that counts what
+was pulled (so backpressure is observable at the source).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import gcstream
+from gcstream.pipeline import Pipeline
+from gcstream.sinks._http import RetryPolicy
+from gcstream.sinks.jsonl import JsonlSink
+from gcstream.sinks.sqlite import SqliteSink
+from gcstream.sinks.webhook import WebhookSink
+from sinks.services import Service, Webhook, frames, influx_query, influxd, nats_server, webhook
+
+__all__ = ["influxd", "nats_server", "webhook"]
+
+TIMEOUT = 60.0
+FAST = RetryPolicy(attempts=2, initial=0.01, maximum=0.02, timeout=2)
+
+
+class CountingSource:
+    """Frames from memory; ``pulled`` counts what the pipeline took."""
+
+    def __init__(self, data: list[bytes]) -> None:
+        self.data = data
+        self.pulled = 0
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._gen()
+
+    async def _gen(self) -> AsyncIterator[bytes]:
+        for f in self.data:
+            self.pulled += 1
+            yield f
+            await asyncio.sleep(0)
+
+
+def _expected_ids(data: list[bytes]) -> list[str]:
+    engine = gcstream.Engine()
+    recs = engine.feed_many(data, received_at_ms=0) + engine.finish()
+    return [r.utterance_id for r in recs if type(r) is gcstream.Utterance]
+
+
+def _audit_ids(path: Path) -> list[str]:
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    return [x["utterance_id"] for x in lines if x["type"] == "utterance"]
+
+
+async def test_all_five_sinks_get_every_record_once(
+    tmp_path: Path, webhook: Webhook, influxd: Service, nats_server: Service
+) -> None:
+    from gcstream.sinks.influx import InfluxSink
+    from gcstream.sinks.nats import NatsSink
+
+    data = frames(5, 40)
+    sinks = [
+        JsonlSink(tmp_path / "audit.jsonl"),
+        SqliteSink(tmp_path / "gc.db"),
+        WebhookSink(webhook.url, token=webhook.token, retry=FAST),
+        InfluxSink(influxd.url, api="v1", database="cc"),
+        NatsSink(nats_server.url, kinds=frozenset({"utterance"})),
+    ]
+    pipeline = Pipeline(CountingSource(data), gcstream.Engine(), sinks, ring_records=64, batch_records=16)
+    async with asyncio.timeout(TIMEOUT):
+        report = await pipeline.run()
+    ids = _expected_ids(data)
+    assert report.exit_code == 0
+    assert report.lost == 0
+    assert all(s.state == "drained" for s in report.sinks.values()), report.sinks
+    assert [b["utterance_id"] for b in webhook.received] == ids
+    db = sqlite3.connect(tmp_path / "gc.db")
+    assert (
+        db.execute("SELECT COUNT(DISTINCT utterance_id), COUNT(*) FROM utterances").fetchone()
+        == (len(ids),) * 2
+    )
+    db.close()
+    lines = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [x["utterance_id"] for x in lines if x["type"] == "utterance"] == ids
+    res = influx_query(influxd.url, "SELECT COUNT(latency_ms) FROM utterance", db="cc")
+    assert res["results"][0]["series"][0]["values"][0][1] == len(ids)
+    assert report.sinks["nats"].delivered == len(ids)
+    assert pipeline.metrics()["sinks"]["webhook"]["lag"] == 0
+
+
+async def test_sink_down_pauses_the_source_and_nothing_is_lost(tmp_path: Path, webhook: Webhook) -> None:
+    data = frames(4, 50)
+    source = CountingSource(data)
+    webhook.fail_status = 503
+    hook = WebhookSink(webhook.url, token=webhook.token, retry=FAST, breaker_reset=0.05)
+    sinks = [JsonlSink(tmp_path / "audit.jsonl"), hook]
+    pipeline = Pipeline(
+        source,
+        gcstream.Engine(),
+        sinks,
+        ring_records=32,
+        batch_frames=4,
+        batch_records=8,
+        retry_initial=0.01,
+        retry_max=0.05,
+    )
+    task = asyncio.create_task(pipeline.run())
+    async with asyncio.timeout(TIMEOUT):
+        while not pipeline.paused:
+            await asyncio.sleep(0.01)
+        pulled = source.pulled
+        for _ in range(20):  # the sink stays down: the source is not read further
+            await asyncio.sleep(0.01)
+        assert source.pulled <= pulled + 2 * pipeline.batch_frames
+        assert len(pipeline.ring) <= 32
+        webhook.fail_status = None
+        report = await task
+    got = [b["utterance_id"] for b in webhook.received]
+    assert got == _audit_ids(tmp_path / "audit.jsonl")  # in the order the engine produced them
+    assert sorted(got) == sorted(_expected_ids(data))  # all of them, once
+    assert report.dropped == 0
+    assert report.lost == 0
+    assert report.ring["pauses"] >= 1
+    assert report.sinks["webhook"].failures > 0
+    assert pipeline.paused_reads > 0
+
+
+async def test_sink_down_spools_and_catches_up_in_order(tmp_path: Path, webhook: Webhook) -> None:
+    data = frames(4, 30)
+    webhook.fail_status = 500
+    audit = JsonlSink(tmp_path / "audit.jsonl")
+    hook = WebhookSink(webhook.url, token=webhook.token, retry=FAST)
+    pipeline = Pipeline(
+        CountingSource(data),
+        gcstream.Engine(),
+        [audit, hook],
+        ring_records=16,
+        batch_records=8,
+        spool_dir=tmp_path / "spool",
+        retry_initial=0.01,
+        retry_max=0.05,
+    )
+    task = asyncio.create_task(pipeline.run())
+    async with asyncio.timeout(TIMEOUT):
+        while pipeline.metrics()["sinks"]["webhook"]["spooled"] < 40:
+            await asyncio.sleep(0.01)
+        webhook.fail_status = None
+        report = await task
+    got = [b["utterance_id"] for b in webhook.received]
+    assert got == _audit_ids(tmp_path / "audit.jsonl")
+    assert sorted(got) == sorted(_expected_ids(data))
+    assert report.sinks["webhook"].spool_pending == 0
+    assert report.exit_code == 0
+    failures = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert any(f["type"] == "sink_failure" and f["sink"] == "webhook" for f in failures)
+
+
+async def test_disk_full_sink_errors_clearly_and_others_keep_going(tmp_path: Path, webhook: Webhook) -> None:
+    os.symlink("/dev/full", tmp_path / "audit.jsonl")
+    data = frames(3, 20)
+    sinks = [JsonlSink(tmp_path / "audit.jsonl"), WebhookSink(webhook.url, token=webhook.token, retry=FAST)]
+    pipeline = Pipeline(
+        CountingSource(data),
+        gcstream.Engine(),
+        sinks,
+        ring_records=16,
+        retry_initial=0.01,
+        retry_max=0.05,
+        give_up_after=0.2,
+    )
+    async with asyncio.timeout(TIMEOUT):
+        report = await pipeline.run()
+    assert sorted(b["utterance_id"] for b in webhook.received) == sorted(_expected_ids(data))
+    jsonl = report.sinks["jsonl"]
+    assert jsonl.state == "failed"
+    assert "No space left on device" in (jsonl.error or "")
+    assert report.exit_code == 1
+    assert jsonl.lost > 0
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    sys.path.insert(0, {tests!r})
+    import gcstream
+    from gcstream.pipeline import Pipeline
+    from gcstream.sinks._http import RetryPolicy
+    from gcstream.sinks.sqlite import SqliteSink
+    from gcstream.sinks.webhook import WebhookSink
+    from sinks.services import frame
+
+    async def source(n):
+        for i in range(n):
+            yield frame("conv-sig", i)
+            if i == 50:
+                print("ready", flush=True)
+            await asyncio.sleep(0.002)
+
+    async def main():
+        n = int(sys.argv[1])
+        sinks = [SqliteSink({db!r}), WebhookSink(sys.argv[2], token="s3cret",
+                 retry=RetryPolicy(attempts=1, timeout=1))]
+        p = Pipeline(source(n), gcstream.Engine(), sinks, spool_dir={spool!r}, shutdown_timeout=10,
+                     retry_initial=0.05, retry_max=0.1)
+        report = await p.run(handle_signals=True)
+        print(json.dumps({{"stopped_by": report.stopped_by, "records": report.records,
+                          "sinks": {{k: vars(v) for k, v in report.sinks.items()}}}}), flush=True)
+        sys.exit(report.exit_code)
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_sigterm_drains_into_sinks_and_spool_and_restart_delivers(
+    tmp_path: Path, webhook: Webhook
+) -> None:
+    script = tmp_path / "run.py"
+    script.write_text(
+        SCRIPT.format(
+            tests=str(Path(__file__).parent), db=str(tmp_path / "gc.db"), spool=str(tmp_path / "spool")
+        )
+    )
+    webhook.fail_status = 503  # down: everything for it is spooled
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), "100000", webhook.url, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    async with asyncio.timeout(TIMEOUT):
+        assert (await proc.stdout.readline()).strip() == b"ready"
+        proc.send_signal(signal.SIGTERM)
+        out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    report = json.loads(out)
+    assert report["stopped_by"] == "signal"
+    db = sqlite3.connect(tmp_path / "gc.db")
+    in_db = {r[0] for r in db.execute("SELECT utterance_id FROM utterances")}
+    db.close()
+    hook = report["sinks"]["webhook"]
+    assert hook["spool_pending"] == len(in_db) > 50  # everything received is in the sink or the spool
+    webhook.fail_status = None
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), "0", webhook.url, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    async with asyncio.timeout(TIMEOUT):
+        out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert sorted(b["utterance_id"] for b in webhook.received) == sorted(in_db)
+    assert len(webhook.received) == len(in_db)
+    assert json.loads(out)["sinks"]["webhook"]["spool_pending"] == 0
