@@ -307,6 +307,10 @@ fn aligned(words: &[Word], text: &str) -> bool {
 
 /// Per-token marks for a text whose tokens are separated by single spaces.
 fn flags_from_findings(text: &str, findings: &[Finding]) -> Vec<Option<PiiKind>> {
+    // No findings: no marks (an empty list marks nothing, see `apply_words`).
+    if findings.is_empty() {
+        return Vec::new();
+    }
     let mut flags = Vec::new();
     let mut start = 0;
     for token in text.split(' ') {
@@ -320,6 +324,9 @@ fn flags_from_findings(text: &str, findings: &[Finding]) -> Vec<Option<PiiKind>>
 /// Findings per segment (spans in the segment's own coordinates) when `tail` and the segments
 /// are joined with single spaces.
 fn scan_segments(redactor: &Redactor, tail: &[String], segments: &[&str]) -> Vec<Vec<Finding>> {
+    if let ([], [only]) = (tail, segments) {
+        return vec![redactor.scan(only)];
+    }
     let mut joined = tail.join(" ");
     let mut bounds = Vec::with_capacity(segments.len());
     for s in segments {
@@ -406,8 +413,9 @@ fn release(redactor: &Redactor, lane: &mut Lane, counts: &mut BTreeMap<String, u
             *counts.entry(kind).or_insert(0) += a.max(b);
         }
         let mut pii = Vec::new();
-        utterance.text = apply(redactor, &utterance.text, &marks.text, "text", &mut pii);
-        utterance.decorated_text = apply(redactor, &utterance.decorated_text, &marks.decorated, "decorated_text", &mut pii);
+        utterance.text = apply(redactor, std::mem::take(&mut utterance.text), &marks.text, "text", &mut pii);
+        let decorated = std::mem::take(&mut utterance.decorated_text);
+        utterance.decorated_text = apply(redactor, decorated, &marks.decorated, "decorated_text", &mut pii);
         apply_words(redactor, &mut utterance.words, &marks.words, "words", &mut pii);
         apply_words(redactor, &mut utterance.decorated_words, &marks.decorated_words, "decorated_words", &mut pii);
         utterance.pii = pii;
@@ -441,9 +449,9 @@ fn push_tail_words(tail: &mut Vec<String>, words: &[Word]) {
 }
 
 /// Replace each finding's span with its tag; record the spans in characters of the original.
-fn apply(redactor: &Redactor, text: &str, findings: &[Finding], field: &'static str, pii: &mut Vec<PiiFinding>) -> String {
+fn apply(redactor: &Redactor, text: String, findings: &[Finding], field: &'static str, pii: &mut Vec<PiiFinding>) -> String {
     if findings.is_empty() {
-        return text.to_owned();
+        return text;
     }
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
@@ -497,14 +505,15 @@ fn is_digitish(token: &str) -> bool {
 
 /// Does the text end in something that may be the first part of PII?
 fn ends_risky(text: &str) -> bool {
-    let mut tokens = text.split_whitespace().rev().filter(|t| !matches!(t.to_ascii_lowercase().as_str(), "uh" | "um" | "er" | "ah"));
+    const FILLERS: [&str; 4] = ["uh", "um", "er", "ah"];
+    const JOINERS: [&str; 5] = ["at", "dot", "plus", "underscore", "dash"];
+    let mut tokens = text.split_whitespace().rev().filter(|t| !FILLERS.iter().any(|f| f.eq_ignore_ascii_case(t)));
     let Some(last) = tokens.next() else { return false };
     let bare = last.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '@');
-    let lower = bare.to_ascii_lowercase();
     is_digitish(bare)
-        || bare.chars().any(|c| c.is_ascii_digit())
-        || matches!(lower.as_str(), "at" | "dot" | "plus" | "underscore" | "dash")
-        || (bare.len() == 1 && bare.chars().all(|c| c.is_ascii_alphabetic()))
+        || bare.bytes().any(|b| b.is_ascii_digit())
+        || JOINERS.iter().any(|j| j.eq_ignore_ascii_case(bare))
+        || (bare.len() == 1 && bare.bytes().all(|b| b.is_ascii_alphabetic()))
         || bare.ends_with('@')
 }
 

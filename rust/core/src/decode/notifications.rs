@@ -196,8 +196,14 @@ struct MessageBody<'a> {
     reason: LenientStr<'a>,
 }
 
+/// Validate UTF-8 once for the whole document (fast on ASCII), then parse from `&str`, which
+/// spares serde a validation call per string.
 fn parse<'a, T: Deserialize<'a>>(doc: &'a [u8]) -> Result<T, DecodeError> {
-    serde_json::from_slice(doc).map_err(|e| DecodeError::from_serde(doc, &e))
+    match std::str::from_utf8(doc) {
+        Ok(text) => serde_json::from_str(text).map_err(|e| DecodeError::from_serde(doc, &e)),
+        // Invalid UTF-8: let serde find and report the exact place.
+        Err(_) => serde_json::from_slice(doc).map_err(|e| DecodeError::from_serde(doc, &e)),
+    }
 }
 
 fn parse_raw<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Result<T, DecodeError> {
