@@ -155,10 +155,20 @@ class TestRecords:
         with pytest.raises(AttributeError):
             u.text = "changed"  # type: ignore[misc]
 
-    @pytest.mark.xfail(
-        reason="message mode skips the validating assembler; serde skips ignored fields", strict=True
+    @pytest.mark.parametrize(
+        "junk",
+        [
+            b'"\xff\xfe"',
+            pytest.param(
+                b'"\\ud800"',
+                marks=pytest.mark.xfail(
+                    reason="escapes inside fields the decoder ignores are not decoded, so a lone "
+                    "surrogate there passes in message mode",
+                    strict=True,
+                ),
+            ),
+        ],
     )
-    @pytest.mark.parametrize("junk", [b'"\xff\xfe"', b'"\\ud800"'])
     def test_message_mode_validates_like_the_assembler(self, junk: bytes) -> None:
         frame = b'{"topicName":"v2.x","junk":' + junk + b"}"
         assert gcstream.FrameAssembler("message").feed(frame) == []

@@ -3,7 +3,6 @@
 //! clock on a shared machine.
 //! `cargo run --release -p gcstream-core --example engine_profile -- capture.jsonl [rounds]`
 
-
 use gcstream_core::engine::{Engine, EngineConfig};
 
 fn main() {
@@ -11,12 +10,17 @@ fn main() {
     let path = args.next().expect("usage: engine_profile CAPTURE [ROUNDS]");
     let rounds: usize = args.next().map_or(5, |r| r.parse().expect("rounds"));
     let data = std::fs::read(&path).expect("read capture");
-    let frames: Vec<&[u8]> = data.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    let frames: Vec<&[u8]> = data
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
     let mut best = f64::MAX;
     for _ in 0..rounds {
         let mut config = EngineConfig::default();
         config.privacy.enabled = std::env::var_os("NO_REDACT").is_none();
-        if std::env::var_os("NO_REORDER").is_some() { config.reorder_window_ms = 0; }
+        if std::env::var_os("NO_REORDER").is_some() {
+            config.reorder_window_ms = 0;
+        }
         let mut engine = Engine::new(config).expect("engine");
         let start = cpu_ns();
         let mut n = 0usize;
@@ -32,10 +36,18 @@ fn main() {
         std::hint::black_box(n);
     }
     let mb = data.len() as f64 / frames.len() as f64;
-    eprintln!("{} frames, {:.0} B avg: {best:.2} us/frame, {:.0} MB/s", frames.len(), mb, mb / best);
+    eprintln!(
+        "{} frames, {:.0} B avg: {best:.2} us/frame, {:.0} MB/s",
+        frames.len(),
+        mb,
+        mb / best
+    );
 }
 
 fn cpu_ns() -> u64 {
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat").expect("schedstat");
-    stat.split_whitespace().next().and_then(|v| v.parse().ok()).expect("on-CPU ns")
+    stat.split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("on-CPU ns")
 }

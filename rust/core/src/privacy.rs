@@ -72,7 +72,9 @@ impl Default for PrivacyConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            kinds: ["ssn", "phone", "email", "credit_card"].map(String::from).to_vec(),
+            kinds: ["ssn", "phone", "email", "credit_card"]
+                .map(String::from)
+                .to_vec(),
             tags: Vec::new(),
             custom: Vec::new(),
             spoken: true,
@@ -85,10 +87,15 @@ impl Default for PrivacyConfig {
 pub fn build_redactor(config: &PrivacyConfig) -> Result<Redactor, ConfigError> {
     let mut kinds = Vec::new();
     for name in &config.kinds {
-        let kind = PiiKind::BUILTIN.into_iter().find(|k| k.as_str() == name).ok_or_else(|| ConfigError {
-            field: "pii_kinds".into(),
-            message: format!("unknown PII kind {name:?}; expected some of: ssn, phone, email, credit_card"),
-        })?;
+        let kind = PiiKind::BUILTIN
+            .into_iter()
+            .find(|k| k.as_str() == name)
+            .ok_or_else(|| ConfigError {
+                field: "pii_kinds".into(),
+                message: format!(
+                    "unknown PII kind {name:?}; expected some of: ssn, phone, email, credit_card"
+                ),
+            })?;
         kinds.push(kind);
     }
     let redactor_config = RedactorConfig {
@@ -97,11 +104,18 @@ pub fn build_redactor(config: &PrivacyConfig) -> Result<Redactor, ConfigError> {
         custom: config
             .custom
             .iter()
-            .map(|(name, pattern, tag)| CustomPattern { name: name.clone(), pattern: pattern.clone(), tag: tag.clone() })
+            .map(|(name, pattern, tag)| CustomPattern {
+                name: name.clone(),
+                pattern: pattern.clone(),
+                tag: tag.clone(),
+            })
             .collect(),
         spoken: config.spoken,
     };
-    Redactor::new(redactor_config).map_err(|e| ConfigError { field: format!("pii.{}", e.field), message: e.message })
+    Redactor::new(redactor_config).map_err(|e| ConfigError {
+        field: format!("pii.{}", e.field),
+        message: e.message,
+    })
 }
 
 /// Findings gathered for one held utterance, per field.
@@ -142,10 +156,22 @@ impl Privacy {
     /// Validate the configuration (custom patterns, kind names, tags).
     pub fn new(config: PrivacyConfig) -> Result<Self, ConfigError> {
         if config.hold_ms < 0 {
-            return Err(ConfigError { field: "pii_hold_ms".into(), message: "must be 0 or more".into() });
+            return Err(ConfigError {
+                field: "pii_hold_ms".into(),
+                message: "must be 0 or more".into(),
+            });
         }
-        let redactor = if config.enabled { Some(build_redactor(&config)?) } else { None };
-        Ok(Self { config, redactor, lanes: HashMap::new(), counts: BTreeMap::new() })
+        let redactor = if config.enabled {
+            Some(build_redactor(&config)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            config,
+            redactor,
+            lanes: HashMap::new(),
+            counts: BTreeMap::new(),
+        })
     }
 
     /// The options in force.
@@ -155,11 +181,17 @@ impl Privacy {
 
     /// Redact a final utterance; returns the utterances ready to emit, in order per lane.
     pub fn utterance(&mut self, u: Utterance, now_ms: i64) -> Vec<Utterance> {
-        let Some(redactor) = self.redactor.as_ref() else { return vec![u] };
+        let Some(redactor) = self.redactor.as_ref() else {
+            return vec![u];
+        };
         let key = (u.conversation_id.clone(), u.channel.clone());
         let lane = self.lanes.entry(key).or_default();
-        let risky = self.config.hold_ms > 0 && (ends_risky(&u.text) || ends_risky(&u.decorated_text));
-        lane.held.push(Held { utterance: u, marks: Marks::default() });
+        let risky =
+            self.config.hold_ms > 0 && (ends_risky(&u.text) || ends_risky(&u.decorated_text));
+        lane.held.push(Held {
+            utterance: u,
+            marks: Marks::default(),
+        });
         scan_lane(redactor, lane);
         let mut out = Vec::new();
         if risky && lane.held.len() < MAX_HELD {
@@ -175,9 +207,15 @@ impl Privacy {
     /// Release held utterances whose hold has expired.
     pub fn tick(&mut self, now_ms: i64) -> Vec<Utterance> {
         let mut out = Vec::new();
-        let Some(redactor) = self.redactor.as_ref() else { return out };
-        let mut due: Vec<&(String, String)> =
-            self.lanes.iter().filter(|(_, l)| !l.held.is_empty() && l.deadline_ms <= now_ms).map(|(k, _)| k).collect();
+        let Some(redactor) = self.redactor.as_ref() else {
+            return out;
+        };
+        let mut due: Vec<&(String, String)> = self
+            .lanes
+            .iter()
+            .filter(|(_, l)| !l.held.is_empty() && l.deadline_ms <= now_ms)
+            .map(|(k, _)| k)
+            .collect();
         due.sort();
         let due: Vec<(String, String)> = due.into_iter().cloned().collect();
         for key in due {
@@ -191,7 +229,9 @@ impl Privacy {
     /// Release everything held and forget all lanes.
     pub fn flush(&mut self) -> Vec<Utterance> {
         let mut out = Vec::new();
-        let Some(redactor) = self.redactor.as_ref() else { return out };
+        let Some(redactor) = self.redactor.as_ref() else {
+            return out;
+        };
         let mut keys: Vec<(String, String)> = self.lanes.keys().cloned().collect();
         keys.sort();
         for key in keys {
@@ -205,8 +245,15 @@ impl Privacy {
     /// Release everything held for one conversation (it ended or was evicted) and forget its lanes.
     pub fn end_conversation(&mut self, conversation_id: &str) -> Vec<Utterance> {
         let mut out = Vec::new();
-        let Some(redactor) = self.redactor.as_ref() else { return out };
-        let mut keys: Vec<(String, String)> = self.lanes.keys().filter(|(c, _)| c == conversation_id).cloned().collect();
+        let Some(redactor) = self.redactor.as_ref() else {
+            return out;
+        };
+        let mut keys: Vec<(String, String)> = self
+            .lanes
+            .keys()
+            .filter(|(c, _)| c == conversation_id)
+            .cloned()
+            .collect();
         keys.sort();
         for key in keys {
             if let Some(mut lane) = self.lanes.remove(&key) {
@@ -218,7 +265,9 @@ impl Privacy {
 
     /// Redact interim text in place; a trailing digit run is masked until the final arrives.
     pub fn partial(&mut self, p: &mut Partial) {
-        let Some(redactor) = self.redactor.as_ref() else { return };
+        let Some(redactor) = self.redactor.as_ref() else {
+            return;
+        };
         let (text, _) = redactor.redact(&p.text);
         p.text = mask_pending_tail(&text);
     }
@@ -256,20 +305,42 @@ impl Privacy {
 /// token takes its marks from the transcript's findings instead of a second scan.
 fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
     let tail = context(&lane.tail);
-    let texts: Vec<&str> = lane.held.iter().map(|h| h.utterance.text.as_str()).collect();
+    let texts: Vec<&str> = lane
+        .held
+        .iter()
+        .map(|h| h.utterance.text.as_str())
+        .collect();
     let text_found = scan_segments(redactor, tail, &texts);
     let decorated_tail = context(&lane.decorated_tail);
-    let texts: Vec<&str> = lane.held.iter().map(|h| h.utterance.decorated_text.as_str()).collect();
+    let texts: Vec<&str> = lane
+        .held
+        .iter()
+        .map(|h| h.utterance.decorated_text.as_str())
+        .collect();
     let decorated_found = scan_segments(redactor, decorated_tail, &texts);
 
-    let words_aligned = lane.held.iter().all(|h| aligned(&h.utterance.words, &h.utterance.text));
+    let words_aligned = lane
+        .held
+        .iter()
+        .all(|h| aligned(&h.utterance.words, &h.utterance.text));
     let word_flags = if words_aligned {
-        lane.held.iter().zip(&text_found).map(|(h, f)| flags_from_findings(&h.utterance.text, f)).collect()
+        lane.held
+            .iter()
+            .zip(&text_found)
+            .map(|(h, f)| flags_from_findings(&h.utterance.text, f))
+            .collect()
     } else {
-        let lists: Vec<&[Word]> = lane.held.iter().map(|h| h.utterance.words.as_slice()).collect();
+        let lists: Vec<&[Word]> = lane
+            .held
+            .iter()
+            .map(|h| h.utterance.words.as_slice())
+            .collect();
         scan_word_segments(redactor, context(&lane.tail_words), &lists)
     };
-    let decorated_aligned = lane.held.iter().all(|h| aligned(&h.utterance.decorated_words, &h.utterance.decorated_text));
+    let decorated_aligned = lane
+        .held
+        .iter()
+        .all(|h| aligned(&h.utterance.decorated_words, &h.utterance.decorated_text));
     let decorated_flags = if decorated_aligned {
         lane.held
             .iter()
@@ -277,11 +348,19 @@ fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
             .map(|(h, f)| flags_from_findings(&h.utterance.decorated_text, f))
             .collect()
     } else {
-        let lists: Vec<&[Word]> = lane.held.iter().map(|h| h.utterance.decorated_words.as_slice()).collect();
+        let lists: Vec<&[Word]> = lane
+            .held
+            .iter()
+            .map(|h| h.utterance.decorated_words.as_slice())
+            .collect();
         scan_word_segments(redactor, context(&lane.decorated_tail_words), &lists)
     };
-    for (((held, t), d), (w, dw)) in
-        lane.held.iter_mut().zip(text_found).zip(decorated_found).zip(word_flags.into_iter().zip(decorated_flags))
+    for (((held, t), d), (w, dw)) in lane
+        .held
+        .iter_mut()
+        .zip(text_found)
+        .zip(decorated_found)
+        .zip(word_flags.into_iter().zip(decorated_flags))
     {
         merge_findings(&mut held.marks.text, t);
         merge_findings(&mut held.marks.decorated, d);
@@ -315,7 +394,12 @@ fn flags_from_findings(text: &str, findings: &[Finding]) -> Vec<Option<PiiKind>>
     let mut start = 0;
     for token in text.split(' ') {
         let end = start + token.len();
-        flags.push(findings.iter().find(|f| f.start < end && f.end > start).map(|f| f.kind));
+        flags.push(
+            findings
+                .iter()
+                .find(|f| f.start < end && f.end > start)
+                .map(|f| f.kind),
+        );
         start = end + 1;
     }
     flags
@@ -344,13 +428,21 @@ fn scan_segments(redactor: &Redactor, tail: &[String], segments: &[&str]) -> Vec
             findings
                 .iter()
                 .filter(|f| f.start < end && f.end > start)
-                .map(|f| Finding { kind: f.kind, start: f.start.max(start) - start, end: f.end.min(end) - start })
+                .map(|f| Finding {
+                    kind: f.kind,
+                    start: f.start.max(start) - start,
+                    end: f.end.min(end) - start,
+                })
                 .collect()
         })
         .collect()
 }
 
-fn scan_word_segments(redactor: &Redactor, tail: &[String], lists: &[&[Word]]) -> Vec<Vec<Option<PiiKind>>> {
+fn scan_word_segments(
+    redactor: &Redactor,
+    tail: &[String],
+    lists: &[&[Word]],
+) -> Vec<Vec<Option<PiiKind>>> {
     let mut tokens: Vec<&str> = tail.iter().map(String::as_str).collect();
     let mut bounds = Vec::with_capacity(lists.len());
     for list in lists {
@@ -362,7 +454,10 @@ fn scan_word_segments(redactor: &Redactor, tail: &[String], lists: &[&[Word]]) -
         return bounds.iter().map(|_| Vec::new()).collect();
     }
     let flags = redactor.scan_tokens(&tokens);
-    bounds.iter().map(|&(start, end)| flags[start..end].to_vec()).collect()
+    bounds
+        .iter()
+        .map(|&(start, end)| flags[start..end].to_vec())
+        .collect()
 }
 
 fn merge_findings(into: &mut Vec<Finding>, found: Vec<Finding>) {
@@ -395,29 +490,67 @@ fn or_flags(into: &mut Vec<Option<PiiKind>>, flags: &[Option<PiiKind>]) {
 }
 
 /// Emit every held utterance of a lane, redacted, and move its text into the released tail.
-fn release(redactor: &Redactor, lane: &mut Lane, counts: &mut BTreeMap<String, u64>, out: &mut Vec<Utterance>) {
+fn release(
+    redactor: &Redactor,
+    lane: &mut Lane,
+    counts: &mut BTreeMap<String, u64>,
+    out: &mut Vec<Utterance>,
+) {
     for held in lane.held.drain(..) {
-        let Held { mut utterance, marks } = held;
+        let Held {
+            mut utterance,
+            marks,
+        } = held;
         push_tail(&mut lane.tail, &utterance.text);
         push_tail(&mut lane.decorated_tail, &utterance.decorated_text);
         push_tail_words(&mut lane.tail_words, &utterance.words);
         push_tail_words(&mut lane.decorated_tail_words, &utterance.decorated_words);
         let mut per_kind: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         for f in &marks.text {
-            per_kind.entry(redactor.kind_name(f.kind).to_owned()).or_default().0 += 1;
+            per_kind
+                .entry(redactor.kind_name(f.kind).to_owned())
+                .or_default()
+                .0 += 1;
         }
         for f in &marks.decorated {
-            per_kind.entry(redactor.kind_name(f.kind).to_owned()).or_default().1 += 1;
+            per_kind
+                .entry(redactor.kind_name(f.kind).to_owned())
+                .or_default()
+                .1 += 1;
         }
         for (kind, (a, b)) in per_kind {
             *counts.entry(kind).or_insert(0) += a.max(b);
         }
         let mut pii = Vec::new();
-        utterance.text = apply(redactor, std::mem::take(&mut utterance.text), &marks.text, "text", &mut pii);
+        utterance.text = apply(
+            redactor,
+            std::mem::take(&mut utterance.text),
+            &marks.text,
+            "text",
+            &mut pii,
+        );
         let decorated = std::mem::take(&mut utterance.decorated_text);
-        utterance.decorated_text = apply(redactor, decorated, &marks.decorated, "decorated_text", &mut pii);
-        apply_words(redactor, &mut utterance.words, &marks.words, "words", &mut pii);
-        apply_words(redactor, &mut utterance.decorated_words, &marks.decorated_words, "decorated_words", &mut pii);
+        utterance.decorated_text = apply(
+            redactor,
+            decorated,
+            &marks.decorated,
+            "decorated_text",
+            &mut pii,
+        );
+        apply_words(
+            redactor,
+            &mut utterance.words,
+            &marks.words,
+            "words",
+            &mut pii,
+        );
+        apply_words(
+            redactor,
+            &mut utterance.decorated_words,
+            &marks.decorated_words,
+            "decorated_words",
+            &mut pii,
+        );
         utterance.pii = pii;
         out.push(utterance);
     }
@@ -449,7 +582,13 @@ fn push_tail_words(tail: &mut Vec<String>, words: &[Word]) {
 }
 
 /// Replace each finding's span with its tag; record the spans in characters of the original.
-fn apply(redactor: &Redactor, text: String, findings: &[Finding], field: &'static str, pii: &mut Vec<PiiFinding>) -> String {
+fn apply(
+    redactor: &Redactor,
+    text: String,
+    findings: &[Finding],
+    field: &'static str,
+    pii: &mut Vec<PiiFinding>,
+) -> String {
     if findings.is_empty() {
         return text;
     }
@@ -474,7 +613,13 @@ fn apply(redactor: &Redactor, text: String, findings: &[Finding], field: &'stati
     out
 }
 
-fn apply_words(redactor: &Redactor, words: &mut [Word], flags: &[Option<PiiKind>], field: &'static str, pii: &mut Vec<PiiFinding>) {
+fn apply_words(
+    redactor: &Redactor,
+    words: &mut [Word],
+    flags: &[Option<PiiKind>],
+    field: &'static str,
+    pii: &mut Vec<PiiFinding>,
+) {
     let mut i = 0;
     while i < words.len() {
         let Some(kind) = flags.get(i).copied().flatten() else {
@@ -486,20 +631,57 @@ fn apply_words(redactor: &Redactor, words: &mut [Word], flags: &[Option<PiiKind>
             redactor.tag(kind).clone_into(&mut words[i].word);
             i += 1;
         }
-        pii.push(PiiFinding { kind: redactor.kind_name(kind).to_owned(), field, start, end: i });
+        pii.push(PiiFinding {
+            kind: redactor.kind_name(kind).to_owned(),
+            field,
+            start,
+            end: i,
+        });
     }
 }
 
 const DIGIT_WORDS: &[&str] = &[
-    "zero", "oh", "o", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty",
-    "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "double", "triple",
+    "zero",
+    "oh",
+    "o",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "sixty",
+    "seventy",
+    "eighty",
+    "ninety",
+    "hundred",
+    "double",
+    "triple",
 ];
 
 fn is_digitish(token: &str) -> bool {
     let t = token.trim_matches(|c: char| !c.is_ascii_alphanumeric());
     !t.is_empty()
-        && (t.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b'.')
+        && (t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'-' || b == b'.')
             || DIGIT_WORDS.iter().any(|w| w.eq_ignore_ascii_case(t)))
 }
 
@@ -507,8 +689,13 @@ fn is_digitish(token: &str) -> bool {
 fn ends_risky(text: &str) -> bool {
     const FILLERS: [&str; 4] = ["uh", "um", "er", "ah"];
     const JOINERS: [&str; 5] = ["at", "dot", "plus", "underscore", "dash"];
-    let mut tokens = text.split_whitespace().rev().filter(|t| !FILLERS.iter().any(|f| f.eq_ignore_ascii_case(t)));
-    let Some(last) = tokens.next() else { return false };
+    let mut tokens = text
+        .split_whitespace()
+        .rev()
+        .filter(|t| !FILLERS.iter().any(|f| f.eq_ignore_ascii_case(t)));
+    let Some(last) = tokens.next() else {
+        return false;
+    };
     let bare = last.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '@');
     is_digitish(bare)
         || bare.bytes().any(|b| b.is_ascii_digit())
@@ -528,7 +715,10 @@ fn mask_pending_tail(text: &str) -> String {
             break;
         }
     }
-    let digit_tokens = tokens[tokens.len() - run..].iter().filter(|t| !t.is_empty()).count();
+    let digit_tokens = tokens[tokens.len() - run..]
+        .iter()
+        .filter(|t| !t.is_empty())
+        .count();
     if digit_tokens < 3 {
         return text.to_owned();
     }
@@ -552,7 +742,15 @@ mod tests {
             channel: "EXTERNAL".into(),
             text: text.into(),
             decorated_text: text.into(),
-            words: text.split(' ').map(|w| Word { word: w.into(), offset_ms: 0, duration_ms: 0, confidence: 1.0 }).collect(),
+            words: text
+                .split(' ')
+                .map(|w| Word {
+                    word: w.into(),
+                    offset_ms: 0,
+                    duration_ms: 0,
+                    confidence: 1.0,
+                })
+                .collect(),
             decorated_words: Vec::new(),
             confidence: 1.0,
             language: None,
@@ -573,26 +771,42 @@ mod tests {
     #[test]
     fn card_split_over_two_utterances_is_redacted_in_both() {
         let mut p = Privacy::new(PrivacyConfig::default()).unwrap();
-        assert!(p.utterance(utt("1", "my card is four one one one one one one one"), 0).is_empty(), "held");
+        assert!(
+            p.utterance(utt("1", "my card is four one one one one one one one"), 0)
+                .is_empty(),
+            "held"
+        );
         let out = p.utterance(utt("2", "one one one one one one one one thanks"), 100);
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].text, "my card is [CREDIT_CARD]");
         assert_eq!(out[1].text, "[CREDIT_CARD] thanks");
-        assert!(out[0].words.iter().all(|w| !w.word.contains("one") && !w.word.contains("four")));
+        assert!(
+            out[0]
+                .words
+                .iter()
+                .all(|w| !w.word.contains("one") && !w.word.contains("four"))
+        );
         assert_eq!(p.counts(), vec![("credit_card".to_owned(), 2)]);
     }
 
     #[test]
     fn ordinary_utterances_are_not_held() {
         let mut p = Privacy::new(PrivacyConfig::default()).unwrap();
-        assert_eq!(p.utterance(utt("1", "thanks for calling how can i help"), 0).len(), 1);
+        assert_eq!(
+            p.utterance(utt("1", "thanks for calling how can i help"), 0)
+                .len(),
+            1
+        );
         assert_eq!(p.held(), 0);
     }
 
     #[test]
     fn hold_expires_on_tick() {
         let mut p = Privacy::new(PrivacyConfig::default()).unwrap();
-        assert!(p.utterance(utt("1", "my number is six one seven"), 0).is_empty());
+        assert!(
+            p.utterance(utt("1", "my number is six one seven"), 0)
+                .is_empty()
+        );
         assert!(p.tick(2_999).is_empty());
         assert_eq!(p.tick(3_000).len(), 1);
     }
@@ -619,7 +833,10 @@ mod tests {
 
     #[test]
     fn unknown_kind_is_a_config_error() {
-        let config = PrivacyConfig { kinds: vec!["passport".into()], ..PrivacyConfig::default() };
+        let config = PrivacyConfig {
+            kinds: vec!["passport".into()],
+            ..PrivacyConfig::default()
+        };
         let err = Privacy::new(config).unwrap_err();
         assert_eq!(err.field, "pii_kinds");
     }

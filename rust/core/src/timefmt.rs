@@ -7,7 +7,11 @@
 /// Parse `YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]` to epoch milliseconds; `None` if malformed.
 pub fn parse_iso_ms(text: &str) -> Option<i64> {
     let b = text.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ')
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -25,7 +29,12 @@ pub fn parse_iso_ms(text: &str) -> Option<i64> {
         return None;
     }
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut i = 19;
@@ -50,7 +59,11 @@ pub fn parse_iso_ms(text: &str) -> Option<i64> {
         None | Some(b'Z' | b'z') => 0,
         Some(&sign @ (b'+' | b'-')) => {
             let h = num(i + 1..i + 3)?;
-            let m = if b.get(i + 3) == Some(&b':') { num(i + 4..i + 6)? } else { num(i + 3..i + 5)? };
+            let m = if b.get(i + 3) == Some(&b':') {
+                num(i + 4..i + 6)?
+            } else {
+                num(i + 3..i + 5)?
+            };
             let total = h * 60 + m;
             if sign == b'+' { total } else { -total }
         }
@@ -77,9 +90,18 @@ mod tests {
 
     #[test]
     fn genesys_event_time() {
-        assert_eq!(parse_iso_ms("2026-03-21T01:10:12.140Z"), Some(1_774_055_412_140));
-        assert_eq!(parse_iso_ms("2026-03-21T02:10:12.140+01:00"), Some(1_774_055_412_140));
-        assert_eq!(parse_iso_ms("2026-03-21T01:10:12Z"), Some(1_774_055_412_000));
+        assert_eq!(
+            parse_iso_ms("2026-03-21T01:10:12.140Z"),
+            Some(1_774_055_412_140)
+        );
+        assert_eq!(
+            parse_iso_ms("2026-03-21T02:10:12.140+01:00"),
+            Some(1_774_055_412_140)
+        );
+        assert_eq!(
+            parse_iso_ms("2026-03-21T01:10:12Z"),
+            Some(1_774_055_412_000)
+        );
         assert_eq!(parse_iso_ms("not a time"), None);
         assert_eq!(parse_iso_ms("2026-13-21T01:10:12Z"), None);
     }

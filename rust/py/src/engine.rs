@@ -70,7 +70,11 @@ impl PyEngine {
         if let Some(mode) = mode {
             config.framing.mode = parse_mode(mode).map_err(|e| config_error(&e))?;
         }
-        config.framing = FramingConfig { max_document_bytes, max_depth, ..config.framing };
+        config.framing = FramingConfig {
+            max_document_bytes,
+            max_depth,
+            ..config.framing
+        };
         config.dedup_capacity = dedup_capacity;
         config.max_conversations = max_conversations;
         config.conversation_idle_ms = conversation_idle_ms;
@@ -85,29 +89,51 @@ impl PyEngine {
         q.confidence_policy = parse("confidence_policy", confidence_policy)?;
         q.expected_language = expected_language;
         q.language_policy = parse("language_policy", language_policy)?;
-        (q.min_snr_db, q.max_jitter_ms, q.max_packet_loss_pct) = (min_snr_db, max_jitter_ms, max_packet_loss_pct);
+        (q.min_snr_db, q.max_jitter_ms, q.max_packet_loss_pct) =
+            (min_snr_db, max_jitter_ms, max_packet_loss_pct);
         q.audio_policy = parse("audio_policy", audio_policy)?;
         if let Some(list) = codec_allowlist {
             q.codec_allowlist = list;
         }
         q.codec_policy = parse("codec_policy", codec_policy)?;
         q.interruption_policy = parse("interruption_policy", interruption_policy)?;
-        config.privacy = privacy_config(redact, pii_kinds, pii_tags, pii_custom, spoken_pii, pii_hold_ms);
-        Engine::new(config).map(|inner| Self { inner }).map_err(|e| config_error(&e))
+        config.privacy = privacy_config(
+            redact,
+            pii_kinds,
+            pii_tags,
+            pii_custom,
+            spoken_pii,
+            pii_hold_ms,
+        );
+        Engine::new(config)
+            .map(|inner| Self { inner })
+            .map_err(|e| config_error(&e))
     }
 
     #[pyo3(signature = (frame, /, *, received_at_ms))]
-    fn feed<'py>(&mut self, py: Python<'py>, frame: &Bound<'py, PyAny>, received_at_ms: i64) -> PyResult<Bound<'py, PyList>> {
+    fn feed<'py>(
+        &mut self,
+        py: Python<'py>,
+        frame: &Bound<'py, PyAny>,
+        received_at_ms: i64,
+    ) -> PyResult<Bound<'py, PyList>> {
         let records = with_bytes(frame, |b| self.inner.feed(b, received_at_ms))?;
         records_to_list(py, records)
     }
 
     /// Feed many frames received at the same time; one crossing for the whole batch.
     #[pyo3(signature = (frames, /, *, received_at_ms))]
-    fn feed_many<'py>(&mut self, py: Python<'py>, frames: &Bound<'py, PyAny>, received_at_ms: i64) -> PyResult<Bound<'py, PyList>> {
+    fn feed_many<'py>(
+        &mut self,
+        py: Python<'py>,
+        frames: &Bound<'py, PyAny>,
+        received_at_ms: i64,
+    ) -> PyResult<Bound<'py, PyList>> {
         let mut records = Vec::new();
         for frame in frames.try_iter()? {
-            with_bytes(&frame?, |b| self.inner.feed_into(b, received_at_ms, &mut records))?;
+            with_bytes(&frame?, |b| {
+                self.inner.feed_into(b, received_at_ms, &mut records);
+            })?;
         }
         records_to_list(py, records)
     }
@@ -131,7 +157,10 @@ impl PyEngine {
     }
 
     fn __repr__(&self) -> String {
-        format!("Engine(wire_format={:?})", self.inner.config().wire_format.as_str())
+        format!(
+            "Engine(wire_format={:?})",
+            self.inner.config().wire_format.as_str()
+        )
     }
 }
 
@@ -159,7 +188,12 @@ pub fn privacy_config(
 
 /// Parse a named option with the core's `FromStr`, mapping the error to `ConfigError`.
 fn parse<T: FromStr<Err = String>>(field: &str, value: &str) -> PyResult<T> {
-    T::from_str(value).map_err(|message| config_error(&CoreConfigError { field: field.into(), message }))
+    T::from_str(value).map_err(|message| {
+        config_error(&CoreConfigError {
+            field: field.into(),
+            message,
+        })
+    })
 }
 
 fn histogram_dict<'py>(py: Python<'py>, h: &Histogram) -> PyResult<Bound<'py, PyDict>> {
@@ -190,7 +224,10 @@ fn stats_dict<'py>(py: Python<'py>, s: &Stats) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("latency_ms", histogram_dict(py, &s.latency_ms)?)?;
     d.set_item("negative_latency", s.negative_latency)?;
     d.set_item("confidence_mean", s.confidence_mean())?;
-    d.set_item("confidence_min", (s.confidence_count > 0).then_some(s.confidence_min))?;
+    d.set_item(
+        "confidence_min",
+        (s.confidence_count > 0).then_some(s.confidence_min),
+    )?;
     d.set_item("words_per_second", s.words_per_second())?;
     d.set_item("conversations_active", s.conversations_active)?;
     d.set_item("transcript_events", s.transcript_events)?;

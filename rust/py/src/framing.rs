@@ -12,7 +12,10 @@ pub fn parse_mode(mode: &str) -> Result<Mode, CoreConfigError> {
     match mode {
         "message" => Ok(Mode::Message),
         "stream" => Ok(Mode::Stream),
-        other => Err(CoreConfigError { field: "mode".into(), message: format!("unknown mode {other:?}; expected \"message\" or \"stream\"") }),
+        other => Err(CoreConfigError {
+            field: "mode".into(),
+            message: format!("unknown mode {other:?}; expected \"message\" or \"stream\""),
+        }),
     }
 }
 
@@ -29,28 +32,54 @@ impl PyFrameAssembler {
     fn py_new(mode: &str, max_document_bytes: usize, max_depth: usize) -> PyResult<Self> {
         let parsed = parse_mode(mode).map_err(|e| config_error(&e))?;
         if max_document_bytes == 0 || max_depth == 0 {
-            let field = if max_depth == 0 { "max_depth" } else { "max_document_bytes" };
-            return Err(config_error(&CoreConfigError { field: field.into(), message: "must be at least 1".into() }));
+            let field = if max_depth == 0 {
+                "max_depth"
+            } else {
+                "max_document_bytes"
+            };
+            return Err(config_error(&CoreConfigError {
+                field: field.into(),
+                message: "must be at least 1".into(),
+            }));
         }
-        let inner = FrameAssembler::new(FramingConfig { mode: parsed, max_document_bytes, max_depth });
-        Ok(Self { inner, mode: mode.to_owned() })
+        let inner = FrameAssembler::new(FramingConfig {
+            mode: parsed,
+            max_document_bytes,
+            max_depth,
+        });
+        Ok(Self {
+            inner,
+            mode: mode.to_owned(),
+        })
     }
 
     #[pyo3(signature = (chunk, /))]
-    fn feed<'py>(&mut self, py: Python<'py>, chunk: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+    fn feed<'py>(
+        &mut self,
+        py: Python<'py>,
+        chunk: &Bound<'py, PyAny>,
+    ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
         let mut docs = Vec::new();
-        with_bytes(chunk, |b| self.inner.feed(b, &mut |doc| docs.push(PyBytes::new(py, doc))))?;
+        with_bytes(chunk, |b| {
+            self.inner
+                .feed(b, &mut |doc| docs.push(PyBytes::new(py, doc)));
+        })?;
         Ok(docs)
     }
 
     fn finish<'py>(&mut self, py: Python<'py>) -> Vec<Bound<'py, PyBytes>> {
         let mut docs = Vec::new();
-        self.inner.finish(&mut |doc| docs.push(PyBytes::new(py, doc)));
+        self.inner
+            .finish(&mut |doc| docs.push(PyBytes::new(py, doc)));
         docs
     }
 
     fn take_errors(&mut self, py: Python<'_>) -> Vec<Py<PyAny>> {
-        self.inner.take_errors().iter().map(|e| framing_error(py, e)).collect()
+        self.inner
+            .take_errors()
+            .iter()
+            .map(|e| framing_error(py, e))
+            .collect()
     }
 
     #[getter]

@@ -23,20 +23,28 @@ mod _core {
     #[pymodule_export]
     use super::framing::PyFrameAssembler;
     #[pymodule_export]
+    use super::records::{
+        PyControl, PyConversationUpdate, PyGap, PyPartial, PyParticipant, PyPiiFinding, PyRejected,
+        PyUtterance, PyWord,
+    };
+    #[pymodule_export]
     use super::redact::PyRedactor;
     #[pymodule_export]
     use super::ring::PyRing;
-    #[pymodule_export]
-    use super::records::{
-        PyControl, PyConversationUpdate, PyGap, PyParticipant, PyPartial, PyPiiFinding, PyRejected, PyUtterance, PyWord,
-    };
 
     use pyo3::prelude::*;
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-        m.add("build_profile", if cfg!(debug_assertions) { "debug" } else { "release" })?;
+        m.add(
+            "build_profile",
+            if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+        )?;
         Ok(())
     }
 }

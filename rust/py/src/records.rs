@@ -2,11 +2,12 @@
 //! so a record crosses into Python as one object, not a tree of dicts.
 
 use gcstream_core::record::{
-    Control, ConversationUpdate, Gap, Participant, Partial, PiiFinding, Record, Rejected, Utterance, Word,
+    Control, ConversationUpdate, Gap, Partial, Participant, PiiFinding, Record, Rejected,
+    Utterance, Word,
 };
+use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
-use pyo3::IntoPyObjectExt;
 
 /// Defines a frozen pyclass around a core type with getters, `__match_args__`, `__eq__`,
 /// `__repr__` and `to_dict()`, all driven by one field list.

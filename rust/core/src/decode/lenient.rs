@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 /// A string field that also accepts numbers and booleans (kept as their JSON text) and `null`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -49,7 +49,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for LenientStr<'a> {
                 Ok(LenientStr(Some(Cow::Owned(v.to_string()))))
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(LenientStr(Some(Cow::Borrowed(if v { "true" } else { "false" }))))
+                Ok(LenientStr(Some(Cow::Borrowed(if v {
+                    "true"
+                } else {
+                    "false"
+                }))))
             }
             fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
                 Ok(LenientStr(None))
@@ -79,7 +83,9 @@ impl<'de> Deserialize<'de> for LenientI64 {
                 Ok(LenientI64(Some(v)))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                i64::try_from(v).map(|v| LenientI64(Some(v))).map_err(|_| E::custom("integer out of range"))
+                i64::try_from(v)
+                    .map(|v| LenientI64(Some(v)))
+                    .map_err(|_| E::custom("integer out of range"))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
                 if v.is_finite() && v.abs() < 9.0e15 {
@@ -89,7 +95,10 @@ impl<'de> Deserialize<'de> for LenientI64 {
                 }
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                v.trim().parse::<i64>().map(|v| LenientI64(Some(v))).map_err(|_| E::custom("expected an integer"))
+                v.trim()
+                    .parse::<i64>()
+                    .map(|v| LenientI64(Some(v)))
+                    .map_err(|_| E::custom("expected an integer"))
             }
             fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
                 Ok(LenientI64(None))

@@ -81,10 +81,17 @@ impl FromStr for WireFormat {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.iter().copied().find(|f| f.as_str() == s).ok_or_else(|| {
-            let names: Vec<&str> = Self::ALL.iter().map(|f| f.as_str()).collect();
-            format!("unknown wire format {s:?}; expected one of: {}", names.join(", "))
-        })
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|f| f.as_str()).collect();
+                format!(
+                    "unknown wire format {s:?}; expected one of: {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -226,11 +233,19 @@ impl DecodeError {
             serde_json::error::Category::Data => "invalid_document",
             _ => "invalid_json",
         };
-        Self { reason, message: err.to_string(), offset: Some(line_col_to_offset(doc, err.line(), err.column())) }
+        Self {
+            reason,
+            message: err.to_string(),
+            offset: Some(line_col_to_offset(doc, err.line(), err.column())),
+        }
     }
 
     pub(crate) fn missing(field: &str) -> Self {
-        Self { reason: "missing_field", message: format!("missing field `{field}`"), offset: None }
+        Self {
+            reason: "missing_field",
+            message: format!("missing field `{field}`"),
+            offset: None,
+        }
     }
 }
 
@@ -258,7 +273,11 @@ pub fn decode(format: WireFormat, doc: &[u8]) -> Result<Vec<Event>, DecodeError>
 }
 
 /// Decode one complete document, appending its events to `out` (nothing is appended on error).
-pub fn decode_into(format: WireFormat, doc: &[u8], out: &mut Vec<Event>) -> Result<(), DecodeError> {
+pub fn decode_into(
+    format: WireFormat,
+    doc: &[u8],
+    out: &mut Vec<Event>,
+) -> Result<(), DecodeError> {
     match format {
         WireFormat::Notifications => notifications::decode_notification(doc, out),
         WireFormat::EventBridge => notifications::decode_eventbridge(doc, out),

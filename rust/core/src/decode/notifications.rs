@@ -19,8 +19,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    ConversationEvent, ControlEvent, DecodeError, Event, LenientI64, LenientStr, StatusEvent, TranscriptEvent,
-    WordEvent,
+    ControlEvent, ConversationEvent, DecodeError, Event, LenientI64, LenientStr, StatusEvent,
+    TranscriptEvent, WordEvent,
 };
 use crate::record::Participant;
 use crate::timefmt::parse_iso_ms;
@@ -51,12 +51,20 @@ impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a notification object")
             }
-            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Self::Value, M::Error> {
                 let mut env = Envelope::default();
                 while let Some(key) = map.next_key::<Cow<'de, str>>()? {
                     match key.as_ref() {
                         "topicName" => env.topic_name = map.next_value()?,
-                        "eventBody" if env.topic_name.as_deref().is_some_and(is_transcription_topic) => {
+                        "eventBody"
+                            if env
+                                .topic_name
+                                .as_deref()
+                                .is_some_and(is_transcription_topic) =>
+                        {
                             env.transcription = map.next_value()?;
                         }
                         "eventBody" => env.event_body = map.next_value()?,
@@ -201,8 +209,12 @@ struct MessageBody<'a> {
 fn parse<'a, T: Deserialize<'a>>(doc: &'a [u8]) -> Result<T, DecodeError> {
     match std::str::from_utf8(doc) {
         Ok(text) => serde_json::from_str(text).map_err(|e| DecodeError::from_serde(doc, &e)),
-        // Invalid UTF-8: let serde find and report the exact place.
-        Err(_) => serde_json::from_slice(doc).map_err(|e| DecodeError::from_serde(doc, &e)),
+        // RFC 8259 text is UTF-8 everywhere, also in fields we would ignore.
+        Err(e) => Err(DecodeError {
+            reason: "invalid_utf8",
+            message: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+            offset: Some(e.valid_up_to() as u64),
+        }),
     }
 }
 
@@ -236,7 +248,11 @@ fn decode_envelope(env: Envelope<'_>, out: &mut Vec<Event>) -> Result<(), Decode
     if topic == "channel.metadata" {
         let body: MessageBody<'_> = match body {
             Some(raw) => parse_raw(raw)?,
-            None => MessageBody { message: LenientStr(None), system_topic_type: LenientStr(None), reason: LenientStr(None) },
+            None => MessageBody {
+                message: LenientStr(None),
+                system_topic_type: LenientStr(None),
+                reason: LenientStr(None),
+            },
         };
         let kind = match body.message.as_deref() {
             Some(m) if m.eq_ignore_ascii_case("WebSocket Heartbeat") => "heartbeat",
@@ -287,8 +303,18 @@ fn decode_envelope(env: Envelope<'_>, out: &mut Vec<Event>) -> Result<(), Decode
     Ok(())
 }
 
-fn control(kind: &str, topic: Option<Cow<'_, str>>, message: Option<String>, code: Option<String>) -> Event {
-    Event::Control(ControlEvent { kind: kind.to_owned(), topic: topic.map(Cow::into_owned), message, code })
+fn control(
+    kind: &str,
+    topic: Option<Cow<'_, str>>,
+    message: Option<String>,
+    code: Option<String>,
+) -> Event {
+    Event::Control(ControlEvent {
+        kind: kind.to_owned(),
+        topic: topic.map(Cow::into_owned),
+        message,
+        code,
+    })
 }
 
 /// `{"result":"200","status":"subscribed"}`, `{"result":"400","status":"error","message":…}`,
@@ -318,7 +344,8 @@ fn decode_socket_reply(env: &Envelope<'_>, out: &mut Vec<Event>) -> Result<(), D
 }
 
 fn is_discovery_topic(topic: &str) -> bool {
-    (topic.starts_with("v2.routing.queues.") || topic.starts_with("v2.users.")) && topic.ends_with(".conversations")
+    (topic.starts_with("v2.routing.queues.") || topic.starts_with("v2.users."))
+        && topic.ends_with(".conversations")
 }
 
 fn words(list: Option<Vec<Word<'_>>>) -> Vec<WordEvent> {
@@ -333,8 +360,16 @@ fn words(list: Option<Vec<Word<'_>>>) -> Vec<WordEvent> {
         .collect()
 }
 
-fn decode_transcription(topic: &str, topic_id: &str, body: TranscriptionBody<'_>, out: &mut Vec<Event>) -> Result<(), DecodeError> {
-    let conversation_id = body.conversation_id.into_owned().unwrap_or_else(|| topic_id.to_owned());
+fn decode_transcription(
+    topic: &str,
+    topic_id: &str,
+    body: TranscriptionBody<'_>,
+    out: &mut Vec<Event>,
+) -> Result<(), DecodeError> {
+    let conversation_id = body
+        .conversation_id
+        .into_owned()
+        .unwrap_or_else(|| topic_id.to_owned());
     let communication_id = body.communication_id.into_owned();
     let event_time_ms = body.event_time.as_deref().and_then(parse_iso_ms);
     let organization_id = body.organization_id.into_owned();
@@ -347,7 +382,10 @@ fn decode_transcription(topic: &str, topic_id: &str, body: TranscriptionBody<'_>
         };
         // The array is legacy: Genesys staff say it never holds more than one element now.
         let alt = result.alternatives.and_then(|a| a.into_iter().next());
-        let engine = match (result.engine_provider.as_deref(), result.engine_id.as_deref()) {
+        let engine = match (
+            result.engine_provider.as_deref(),
+            result.engine_id.as_deref(),
+        ) {
             (Some(p), Some(i)) => Some(format!("{p}/{i}")),
             (Some(p), None) => Some(p.to_owned()),
             (None, Some(i)) => Some(i.to_owned()),
@@ -359,7 +397,10 @@ fn decode_transcription(topic: &str, topic_id: &str, body: TranscriptionBody<'_>
             communication_id: communication_id.clone(),
             utterance_id,
             is_final: result.is_final.unwrap_or(true),
-            channel: result.channel.into_owned().unwrap_or_else(|| "UNKNOWN".to_owned()),
+            channel: result
+                .channel
+                .into_owned()
+                .unwrap_or_else(|| "UNKNOWN".to_owned()),
             text: String::new(),
             decorated_text: None,
             words: Vec::new(),
@@ -390,7 +431,10 @@ fn decode_transcription(topic: &str, topic_id: &str, body: TranscriptionBody<'_>
             topic: Some(topic.to_owned()),
             conversation_id,
             communication_id,
-            status: status.status.into_owned().unwrap_or_else(|| "UNKNOWN".to_owned()),
+            status: status
+                .status
+                .into_owned()
+                .unwrap_or_else(|| "UNKNOWN".to_owned()),
             offset_ms: status.offset_ms.0,
             event_time_ms,
         }));
@@ -400,7 +444,10 @@ fn decode_transcription(topic: &str, topic_id: &str, body: TranscriptionBody<'_>
 
 fn decode_discovery(topic: &str, raw: &RawValue, out: &mut Vec<Event>) -> Result<(), DecodeError> {
     let body: DiscoveryBody<'_> = parse_raw(raw)?;
-    let conversation_id = body.id.into_owned().ok_or_else(|| DecodeError::missing("eventBody.id"))?;
+    let conversation_id = body
+        .id
+        .into_owned()
+        .ok_or_else(|| DecodeError::missing("eventBody.id"))?;
     let participants: Vec<Participant> = body
         .participants
         .unwrap_or_default()
@@ -421,22 +468,32 @@ fn decode_discovery(topic: &str, raw: &RawValue, out: &mut Vec<Event>) -> Result
         })
         .collect();
     let ended = !participants.is_empty() && participants.iter().all(|p| p.ended);
-    out.push(Event::Conversation(ConversationEvent { topic: topic.to_owned(), conversation_id, ended, participants }));
+    out.push(Event::Conversation(ConversationEvent {
+        topic: topic.to_owned(),
+        conversation_id,
+        ended,
+        participants,
+    }));
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::{decode, Event, WireFormat};
+    use super::super::{Event, WireFormat, decode};
 
     const ENVELOPE: &str = include_str!("../../tests/data/transcription-envelope.json");
 
     #[test]
     fn real_envelope_decodes_every_field() {
         let events = decode(WireFormat::Notifications, ENVELOPE.as_bytes()).unwrap();
-        let Event::Transcript(t) = &events[0] else { panic!("expected a transcript, got {events:?}") };
+        let Event::Transcript(t) = &events[0] else {
+            panic!("expected a transcript, got {events:?}")
+        };
         assert_eq!(t.conversation_id, "7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
-        assert_eq!(t.communication_id.as_deref(), Some("5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"));
+        assert_eq!(
+            t.communication_id.as_deref(),
+            Some("5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d")
+        );
         assert_eq!(t.session_start_ms, 1_774_055_376_019);
         assert_eq!(t.offset_ms, 32_300);
         assert_eq!(t.duration_ms, 3_400);
@@ -460,7 +517,9 @@ mod tests {
     fn unknown_enum_values_and_extra_fields_are_kept() {
         let doc = br#"{"topicName":"v2.conversations.c1.transcription","eventBody":{"new":1,"transcripts":[{"utteranceId":"u","channel":"SOMETHING_NEW","alternatives":[{"transcript":"hi","x":[1]}]}],"status":{"status":"SESSION_PAUSED"}}}"#;
         let events = decode(WireFormat::Notifications, doc).unwrap();
-        assert!(matches!(&events[0], Event::Transcript(t) if t.channel == "SOMETHING_NEW" && t.conversation_id == "c1"));
+        assert!(
+            matches!(&events[0], Event::Transcript(t) if t.channel == "SOMETHING_NEW" && t.conversation_id == "c1")
+        );
         assert!(matches!(&events[1], Event::Status(s) if s.status == "SESSION_PAUSED"));
     }
 
@@ -478,13 +537,18 @@ mod tests {
         ];
         for (doc, kind) in cases {
             let events = decode(WireFormat::Notifications, doc).unwrap();
-            assert!(matches!(&events[0], Event::Control(c) if c.kind == *kind), "{kind}: {events:?}");
+            assert!(
+                matches!(&events[0], Event::Control(c) if c.kind == *kind),
+                "{kind}: {events:?}"
+            );
         }
     }
 
     #[test]
     fn eventbridge_detail() {
-        let doc = format!(r#"{{"version":"0","detail-type":"v2.conversations.{{id}}.transcription","detail":{ENVELOPE}}}"#);
+        let doc = format!(
+            r#"{{"version":"0","detail-type":"v2.conversations.{{id}}.transcription","detail":{ENVELOPE}}}"#
+        );
         let events = decode(WireFormat::EventBridge, doc.as_bytes()).unwrap();
         assert!(matches!(&events[0], Event::Transcript(_)));
     }
@@ -493,7 +557,9 @@ mod tests {
     fn discovery_start_and_end() {
         let start = br#"{"topicName":"v2.routing.queues.q1.conversations","eventBody":{"id":"c9","participants":[{"id":"p1","purpose":"customer","calls":[{"state":"connected"}]},{"id":"p2","purpose":"agent","userId":"u1"}]}}"#;
         let events = decode(WireFormat::Notifications, start).unwrap();
-        assert!(matches!(&events[0], Event::Conversation(c) if c.conversation_id == "c9" && !c.ended && c.participants.len() == 2));
+        assert!(
+            matches!(&events[0], Event::Conversation(c) if c.conversation_id == "c9" && !c.ended && c.participants.len() == 2)
+        );
         let end = br#"{"topicName":"v2.users.u1.conversations","eventBody":{"id":"c9","participants":[{"id":"p1","endTime":"2026-03-21T01:10:12.140Z"},{"id":"p2","calls":[{"state":"disconnected"}]}]}}"#;
         let events = decode(WireFormat::Notifications, end).unwrap();
         assert!(matches!(&events[0], Event::Conversation(c) if c.ended));
