@@ -139,14 +139,31 @@ def test_secrets_never_appear_in_errors_or_descriptions(tmp_path: Path) -> None:
     assert describe(cfg)["genesys"]["client_secret"] == "**********"
 
 
-def test_engine_options_the_engine_lacks_are_errors_not_silence() -> None:
-    cfg = load_config(None, env={**BASE_ENV, "GCSTREAM_REDACTION__SPOKEN_FORMS": "false"})
-    if "redact_spoken" in (gcstream.Engine.__text_signature__ or ""):
-        assert cfg.engine_kwargs()["redact_spoken"] is False
-    else:
-        with pytest.raises(ConfigError) as e:
-            cfg.engine_kwargs()
-        assert e.value.field == "redaction.spoken_forms"
+def test_redaction_settings_reach_the_engine() -> None:
+    env = {
+        **BASE_ENV,
+        "GCSTREAM_REDACTION__SPOKEN_FORMS": "false",
+        "GCSTREAM_REDACTION__TAGS": '{"credit_card": "[CARD]"}',
+        "GCSTREAM_REDACTION__HOLD_MS": "0",
+    }
+    kwargs = load_config(None, env=env).engine_kwargs()
+    assert (kwargs["spoken_pii"], kwargs["pii_tags"], kwargs["pii_hold_ms"]) == (False, {"credit_card": "[CARD]"}, 0)
+    engine = gcstream.Engine(**kwargs)
+    frame = (
+        b'{"topicName":"v2.conversations.c1.transcription","eventBody":{"conversationId":"c1",'
+        b'"transcripts":[{"utteranceId":"u1","channel":"EXTERNAL","alternatives":[{"transcript":'
+        b'"card 4111 1111 1111 1111"}]}]}}'
+    )
+    texts = [r.text for r in engine.feed(frame, received_at_ms=1) + engine.finish() if isinstance(r, gcstream.Utterance)]
+    assert texts == ["card [CARD]"]
+
+
+def test_a_custom_pattern_the_engine_cannot_compile_is_a_config_error() -> None:
+    # Valid for Python's re, not for Rust's regex (no look-around): the engine says so at start-up.
+    cfg = load_config(None, env={**BASE_ENV, "GCSTREAM_REDACTION__CUSTOM": '[{"name": "ACCT", "pattern": "(?<=acct )[0-9]+"}]'})
+    with pytest.raises(ConfigError) as e:
+        gcstream.Engine(**cfg.engine_kwargs())
+    assert "custom" in (e.value.field or "")
 
 
 def test_gates_reach_the_engine() -> None:

@@ -149,6 +149,16 @@ class RedactionConfig(_Model):
     )
     spoken_forms: bool = Field(default=True, description='Also detect spoken forms ("four one one one").')
     custom: tuple[CustomPattern, ...] = Field(default=(), description="Extra patterns, each with its tag.")
+    tags: dict[str, str] = Field(
+        default_factory=dict, description='Replacement tag per kind, e.g. {credit_card = "[CARD]"}.'
+    )
+    hold_ms: int = Field(
+        default=3000,
+        ge=0,
+        le=60_000,
+        description="Hold a final that ends in a possible PII prefix this long for the next utterance "
+        "of its channel, so PII split across utterances is redacted in both (0: never hold).",
+    )
 
 
 class GatesConfig(_Model):
@@ -356,14 +366,9 @@ class GcstreamConfig(_Model):
     def engine_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``gcstream.Engine`` from ``[engine]``, ``[gates]`` and ``[redaction]``.
 
-        Options the installed engine does not know yet are left out when they are at their
-        defaults; set to anything else they raise, so a setting is never silently ignored.
-
-        Raises:
-            ConfigError: A non-default option the installed engine does not support.
+        The engine validates them again (custom patterns compile in Rust's regex dialect, tags
+        must not themselves look like PII) and raises ``ConfigError`` naming the option.
         """
-        import gcstream
-
         # (engine keyword, value, the setting it comes from, that setting's default)
         wanted: list[tuple[str, Any, str, Any]] = []
         engine_defaults = EngineConfig()
@@ -373,32 +378,16 @@ class GcstreamConfig(_Model):
         for key, value in self.gates.model_dump(exclude_none=True).items():
             converted = list(value) if key == "codec_allowlist" else value
             wanted.append((key, converted, f"gates.{key}", getattr(gates_defaults, key)))
-        r, r0 = self.redaction, RedactionConfig()
-        wanted += [
-            ("redact_kinds", list(r.kinds), "redaction.kinds", list(r0.kinds)),
-            ("redact_spoken", r.spoken_forms, "redaction.spoken_forms", r0.spoken_forms),
-            ("redact_custom", [(c.name, c.pattern) for c in r.custom], "redaction.custom", []),
-        ]
-        accepted = _engine_parameters(gcstream.Engine)
-        out: dict[str, Any] = {}
-        for key, value, setting, default in wanted:
-            if accepted is None or key in accepted:
-                if not key.startswith("redact_") or value != default:
-                    out[key] = value
-            elif value != default:
-                raise ConfigError(
-                    f"{setting}: the installed gcstream engine does not support this option yet",
-                    field=setting,
-                )
+        r = self.redaction
+        out: dict[str, Any] = {key: value for key, value, _, _ in wanted}
+        out.update(
+            pii_kinds=list(r.kinds),
+            spoken_pii=r.spoken_forms,
+            pii_custom=[(c.name, c.pattern, None) for c in r.custom],
+            pii_tags=dict(r.tags),
+            pii_hold_ms=r.hold_ms,
+        )
         return out
-
-
-def _engine_parameters(engine_type: type) -> frozenset[str] | None:
-    """The keyword names ``Engine(...)`` accepts, from its text signature (None: unknown)."""
-    text = getattr(engine_type, "__text_signature__", None)
-    if not text:
-        return None
-    return frozenset(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*=", text))
 
 
 # -- loading ----------------------------------------------------------------------------------
