@@ -71,7 +71,9 @@ def test_every_event_is_accounted_for_on_a_mixed_stream() -> None:
 @given(st.integers(0, 10_000), st.sampled_from([0, 500, 2000]))
 def test_core_agrees_with_the_reference(seed: int, window: int) -> None:
     frames = mixed_stream(60, conversations=6, seed=seed)
-    core = [summarize(r) for r in _feed(frames, reorder_window_ms=window)]
+    # The reference models coalescing and ordering, not the privacy layer's hold of finals that
+    # end in a possible PII prefix (that is tested in the redaction tests), so holding is off.
+    core = [summarize(r) for r in _feed(frames, reorder_window_ms=window, pii_hold_ms=0)]
     ref = ReferenceEngine(reorder_window_ms=window)
     expected: list[dict[str, object]] = []
     for f, at in frames:

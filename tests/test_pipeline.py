@@ -32,11 +32,13 @@ FAST = RetryPolicy(attempts=2, initial=0.01, maximum=0.02, timeout=2)
 
 
 class CountingSource:
-    """Frames from memory; ``pulled`` counts what the pipeline took."""
+    """Frames from memory; ``pulled`` counts what the pipeline took. With ``hold``, the source
+    stays open after its last frame until the event is set (a live socket that went quiet)."""
 
-    def __init__(self, data: list[bytes]) -> None:
+    def __init__(self, data: list[bytes], hold: asyncio.Event | None = None) -> None:
         self.data = data
         self.pulled = 0
+        self.hold = hold
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._gen()
@@ -46,6 +48,8 @@ class CountingSource:
             self.pulled += 1
             yield f
             await asyncio.sleep(0)
+        if self.hold is not None:
+            await self.hold.wait()
 
 
 def _expected_ids(data: list[bytes]) -> list[str]:
@@ -137,8 +141,11 @@ async def test_sink_down_spools_and_catches_up_in_order(tmp_path: Path, webhook:
     webhook.fail_status = 500
     audit = JsonlSink(tmp_path / "audit.jsonl")
     hook = WebhookSink(webhook.url, token=webhook.token, retry=FAST)
+    # The source stays open until the webhook is back, so the catch-up happens while running
+    # (not at shutdown, which is a separate test).
+    back = asyncio.Event()
     pipeline = Pipeline(
-        CountingSource(data),
+        CountingSource(data, hold=back),
         gcstream.Engine(),
         [audit, hook],
         ring_records=16,
@@ -152,6 +159,9 @@ async def test_sink_down_spools_and_catches_up_in_order(tmp_path: Path, webhook:
         while pipeline.metrics()["sinks"]["webhook"]["spooled"] < 40:
             await asyncio.sleep(0.01)
         webhook.fail_status = None
+        while pipeline.metrics()["sinks"]["webhook"]["spool_pending"] > 0 or len(webhook.received) < 40:
+            await asyncio.sleep(0.01)
+        back.set()
         report = await task
     got = [b["utterance_id"] for b in webhook.received]
     assert got == _audit_ids(tmp_path / "audit.jsonl")
