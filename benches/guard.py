@@ -11,6 +11,8 @@ Every ratio compares medians from the same run on the same machine (never an abs
 * ``engine_vs_orjson``: ``orjson.loads`` alone / ``Engine.feed_many`` (higher is better);
 * ``engine_feed_vs_orjson``: ``orjson.loads`` alone / ``Engine.feed`` per frame (higher is better);
 * ``framing_vs_reference``: raw_decode framer / ``FrameAssembler`` (higher is better);
+* ``redact_vs_reference``: ``tests/reference_redact.py`` / ``Redactor.redact`` (higher is better);
+* ``redact_vs_presidio``: Presidio's regex recognizers / ``Redactor.redact`` (higher is better);
 * ``linearity``: 1 KiB chunks / one chunk on a 1 MiB document (lower is better; capped by
   ``linearity_max``).
 
@@ -31,11 +33,14 @@ FLOORS = Path(__file__).with_name("floors.toml")
 # ratio name -> (numerator benchmark, denominator benchmark)
 _ENGINE = "test_engine_bench.py::"
 _FRAMING = "test_framing_bench.py::"
+_REDACT = "test_redact_bench.py::"
 RATIOS = {
     "engine_vs_reference": (_ENGINE + "test_engine_reference", _ENGINE + "test_engine_feed_many"),
     "engine_vs_orjson": (_ENGINE + "test_engine_orjson", _ENGINE + "test_engine_feed_many"),
     "engine_feed_vs_orjson": (_ENGINE + "test_engine_orjson", _ENGINE + "test_engine_feed"),
     "framing_vs_reference": (_FRAMING + "test_framing_reference", _FRAMING + "test_framing_core"),
+    "redact_vs_reference": (_REDACT + "test_redact_reference", _REDACT + "test_redact_core"),
+    "redact_vs_presidio": (_REDACT + "test_redact_presidio", _REDACT + "test_redact_core"),
     "linearity": (_FRAMING + "test_linearity_1kib_chunks", _FRAMING + "test_linearity_one_chunk"),
 }
 

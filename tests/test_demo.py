@@ -10,7 +10,9 @@ from pathlib import Path
 import aiohttp
 import gcstream
 import pytest
-from gcstream.demo import DemoOptions, leak_check, pii_needles, run_demo
+from gcstream.demo import DemoOptions, call_plan, leak_check, pii_needles, run_demo
+from gcstream.simulator import SimulatorConfig
+from gcstream.simulator.conversations import ConversationFactory, Directory
 
 pytestmark = [
     # auth.py builds aiohttp.BasicAuth (deprecated in aiohttp 3.14); remove once it does not.
@@ -23,14 +25,24 @@ REDACTION = hasattr(gcstream, "Redactor")
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, object]]:
-    """One fast demo (calls played 20x real time) shared by the tests below; metrics scraped live."""
+    """One fast demo shared by the tests below; metrics scraped live, as soon as records are in.
+
+    Three calls of a minute (long enough for every kind of PII, person names included) played 20x
+    real time: the demo ends after ~7 s, once every call has ended.
+    """
     out = tmp_path_factory.mktemp("demo")
     scraped: dict[str, object] = {}
 
     async def go() -> object:
         ready: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         opts = DemoOptions(
-            out=out, conversations=3, duration=12.0, http="127.0.0.1:0", speed=20.0, progress=False
+            out=out,
+            conversations=3,
+            duration=12.0,
+            http="127.0.0.1:0",
+            speed=20.0,
+            progress=False,
+            call_length=60.0,
         )
         task = asyncio.create_task(run_demo(opts, on_ready=ready.set_result))
         async with asyncio.timeout(60):
@@ -38,12 +50,15 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str
             if task.done():
                 return task.result()
             url = ready.result()
-            await asyncio.sleep(4)
             async with aiohttp.ClientSession() as http:
+                while True:
+                    async with http.get(f"{url}/healthz") as r:
+                        scraped["healthz"] = await r.json()
+                    if scraped["healthz"]["records"] > 0:  # type: ignore[index]
+                        break
+                    await asyncio.sleep(0.05)
                 async with http.get(f"{url}/metrics") as r:
                     scraped["metrics"] = await r.text()
-                async with http.get(f"{url}/healthz") as r:
-                    scraped["healthz"] = await r.json()
             return await task
 
     return asyncio.run(go()), scraped
@@ -52,8 +67,10 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str
 def test_summary_has_every_figure(demo_run: tuple[object, dict[str, object]]) -> None:
     result, _ = demo_run
     s = result.summary  # type: ignore[attr-defined]
-    assert s["conversations"]["seen"] == 3
-    assert s["utterances"] > 20
+    assert s["conversations"] == {"seen": 3, "ended": 3, "in_progress": 0}
+    assert s["elapsed_s"] < 12  # stopped once every call had ended, before the deadline
+    assert s["utterances"] > 25
+    assert s["utterances"] == s["ground_truth"]["utterances_sent"]  # all delivered
     assert s["utterances"] == s["records"]["utterance"]
     for q in ("p50", "p95", "p99"):
         assert isinstance(s["latency_ms"][q], int)
@@ -62,7 +79,6 @@ def test_summary_has_every_figure(demo_run: tuple[object, dict[str, object]]) ->
     assert isinstance(s["flagged"], dict)
     assert isinstance(s["rejected"], dict)
     assert s["source"]["reconnects"] == 0
-    assert s["ground_truth"]["utterances_sent"] >= s["utterances"]
     assert json.loads(Path(s["outputs"]["summary"]).read_text())["utterances"] == s["utterances"]
 
 
@@ -113,6 +129,29 @@ def test_no_ground_truth_pii_of_any_kind_in_any_output(demo_run: tuple[object, d
     result, _ = demo_run
     s = result.summary  # type: ignore[attr-defined]
     assert s["leak_check"]["leaks"] == []
+
+
+def test_default_demo_calls_start_and_end_within_the_run() -> None:
+    """``gcstream demo`` as is: the calls start one after another and all of them end (their
+    SESSION_ENDED sent) well before the run's 45 s, so the summary has ended conversations."""
+    opts = DemoOptions()
+    assert (opts.conversations, opts.duration, opts.speed) == (4, 45.0, 1.0)
+    call, interval = call_plan(opts)
+    assert 20 <= call <= 30
+    assert interval * (opts.conversations - 1) >= 6  # starts spread over the run, not all at once
+    sim = SimulatorConfig()
+    factory = ConversationFactory(opts.seed, Directory.build(opts.seed, sim.queues, sim.agents), call)
+    spans = [(i * interval, i * interval + factory.build(i, 0).emissions[-1].at_ms / 1000) for i in range(4)]
+    assert max(end for _, end in spans) < opts.duration - 3, spans
+    assert max(start for start, _ in spans) < min(end for _, end in spans)  # and they overlap
+
+
+def test_call_plan_fits_short_and_fast_runs() -> None:
+    assert call_plan(DemoOptions(duration=20)) == pytest.approx((13.0, 0.8))  # 0.8 s apart
+    # The last of 8 calls starts 90 - 1.2 * 28 - 2 = 54.4 s in, so that it can end in time.
+    assert call_plan(DemoOptions(conversations=8, duration=90)) == pytest.approx((28.0, 54.4 / 7))
+    assert call_plan(DemoOptions(conversations=2, duration=90)) == (28.0, 14.0)  # overlap: half a call
+    assert call_plan(DemoOptions(conversations=1))[1] == 0.5
 
 
 def test_leak_check_finds_values_and_never_reports_them(tmp_path: Path) -> None:

@@ -150,7 +150,7 @@ class Engine:
         pii_tags: dict[str, str] | None = None,
         pii_custom: list[tuple[str, str, str | None]] | None = None,
         spoken_pii: bool = True,
-        pii_hold_ms: int = 3000,
+        pii_hold_ms: int = 10000,
     ) -> Engine: ...
     def feed(self, frame: _BytesLike, /, *, received_at_ms: int) -> list[_Record]:
         """Feed one received frame; returns the records it completed. Never raises on bad input:

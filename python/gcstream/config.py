@@ -153,7 +153,7 @@ class RedactionConfig(_Model):
         default_factory=dict, description='Replacement tag per kind, e.g. {credit_card = "[CARD]"}.'
     )
     hold_ms: int = Field(
-        default=3000,
+        default=10_000,
         ge=0,
         le=60_000,
         description="Hold a final that ends in a possible PII prefix this long for the next utterance "

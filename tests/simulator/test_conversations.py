@@ -30,7 +30,8 @@ def test_deterministic_from_seed() -> None:
 def test_output_is_pinned() -> None:
     """Every byte the generator publishes for a seed, pinned: speed-ups must not change it.
 
-    Change the digest only when the generated traffic is meant to change.
+    Change the digest only when the generated traffic is meant to change (it last changed when
+    calls were sized to ``conversation_duration`` by time rather than by a count of turns).
     """
     f = ConversationFactory(7, Directory.build(7, 3, 10), 180)
     h = hashlib.sha256()
@@ -39,7 +40,45 @@ def test_output_is_pinned() -> None:
             h.update(e.topic.encode() + b"\n" + e.payload + b"\n")
             for topic, payload in e.also:
                 h.update(topic.encode() + b"\n" + payload + b"\n")
-    assert h.hexdigest() == "19e904f03ce851943d4592e342c551f90bd902344c5d0a262b1d3850ce091e54"
+    assert h.hexdigest() == "b57b12674b9899b18728c571c4a82950a2a20a87b43d118026a388b66e295d3c"
+
+
+@pytest.mark.parametrize("duration", [25, 30, 60, 180, 600])
+def test_calls_last_the_requested_duration(duration: int) -> None:
+    """From the call's start to its disconnect (and the last message), whatever the length."""
+    f = ConversationFactory(3, Directory.build(3, 3, 10), duration)
+    lengths = []
+    for i in range(40):
+        conv = f.build(i, ANCHOR)
+        lengths.append(conv.end_ms / 1000)
+        assert conv.emissions[-1].at_ms <= conv.end_ms + 1500  # SESSION_ENDED just after
+    mean = sum(lengths) / len(lengths)
+    assert 0.95 * duration <= mean <= 1.05 * duration
+    assert all(0.6 * duration <= x <= 1.4 * duration for x in lengths), (min(lengths), max(lengths))
+
+
+def test_short_calls_keep_the_values_and_cover_the_kinds() -> None:
+    """A shorter call drops blocks, never changes who calls or what their numbers are; nearly all
+    calls of a demo's length (~28 s) still carry PII, longer ones all of its kinds."""
+    d = Directory.build(5, 3, 10)
+    short, long = ConversationFactory(5, d, 28), ConversationFactory(5, d, 180)
+    kinds: dict[int, set[str]] = {28: set(), 180: set()}
+    with_pii = 0
+    for i in range(40):
+        a, b = short.build(i, ANCHOR), long.build(i, ANCHOR)
+        assert (a.conversation_id, a.customer_name) == (b.conversation_id, b.customer_name)
+        pa = {(p.kind, p.value) for u in a.utterances for p in u.pii}
+        pb = {(p.kind, p.value) for u in b.utterances for p in u.pii}
+        assert pa <= pb
+        with_pii += bool(pa)
+        kinds[28] |= {k for k, _ in pa}
+        kinds[180] |= {k for k, _ in pb}
+        texts = [u.text for u in a.utterances]
+        assert texts[0].startswith(("thank you for calling", "acme industrial supply this is"))
+        assert a.utterances[-1].channel == "INTERNAL"  # the agent says goodbye
+    assert with_pii >= 36
+    assert kinds[28] >= {"phone", "email"}
+    assert kinds[180] == {"phone", "email", "ssn", "credit_card", "person_name"}
 
 
 def test_fast_helpers_match_the_standard_library() -> None:

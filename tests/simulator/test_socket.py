@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from typing import Any
 
@@ -279,3 +280,43 @@ async def test_slow_reader_blocks_writer(make_sim: SimFactory, http: aiohttp.Cli
         assert sock.frames_sent == 12
         await wait_until(lambda: not sock.writer_blocked_now, "the writer to resume")
         assert sock.writer_blocked_s > 0
+
+
+async def test_start_interval_staggers_the_calls_and_they_end(make_sim: SimFactory) -> None:
+    """Calls start ``start_interval`` simulated seconds apart and end after about their duration."""
+    sim = await make_sim(
+        seed=4,
+        time_scale=20,
+        conversations=3,
+        max_conversations=3,
+        conversation_duration=30,
+        start_interval=10,  # 0.5 s apart in real time
+        autostart=False,
+    )
+    loop = asyncio.get_running_loop()
+    starts: dict[str, float] = {}
+    ends: dict[str, float] = {}
+
+    def listener(conv: Any, em: Any) -> None:
+        if em.kind == "discovery":
+            (starts if em.phase == "start" else ends)[conv.conversation_id] = loop.time()
+
+    sim.platform.listeners.add(listener)
+    sim.start_traffic()
+    await sim.wait_traffic_done(TIMEOUT)
+    assert sim.traffic_finished
+    assert sim.stats.conversations_ended == 3
+    assert set(starts) == set(ends)
+    begun = sorted(starts.values())
+    assert len(begun) == 3
+    assert all(0.4 <= b - a <= 1.5 for a, b in itertools.pairwise(begun)), begun
+    # 30 simulated seconds a call on average: 1.5 s here (generous bounds for a loaded machine).
+    lengths = [ends[cid] - t for cid, t in starts.items()]
+    assert all(0.9 <= x <= 3.0 for x in lengths), lengths
+
+
+def test_start_interval_is_validated() -> None:
+    from gcstream.simulator import SimulatorConfig
+
+    with pytest.raises(ValueError, match="start_interval"):
+        SimulatorConfig(start_interval=-1).validate()

@@ -15,9 +15,10 @@
 //!
 //! Each (conversation, channel) is a *lane* with two parts:
 //!
-//! - **released tail**: the last [`TAIL_WORDS`] words already emitted on the lane (text,
-//!   decorated text and both word lists). It is context only: PII that starts there is found
-//!   and removed from the *new* utterance, but what was emitted cannot be recalled.
+//! - **released tail**: the last [`TAIL_WORDS`] words already emitted on the lane. It is context
+//!   only, used when it ends in something open or when the new utterance starts as a
+//!   continuation ("at gmail dot com"): PII that starts there is found and removed from the *new*
+//!   utterance, but what was emitted cannot be recalled.
 //! - **held**: up to [`MAX_HELD`] final utterances not yet emitted.
 //!
 //! When a final utterance arrives, the lane scans `released tail + held + new` as one text, and
@@ -27,6 +28,10 @@
 //!   number words, spelled letters, "at", "dot", "plus"), it joins `held`, to be completed by the
 //!   next utterance of the lane;
 //! - otherwise the held utterances and the new one are released, in order.
+//!
+//! On release, the four fields are made to agree through word timings: a token spoken while
+//! PII is spoken in the other word list is PII too (the raw and decorated lists tokenise digits
+//! differently, so a value one field's rules catch could otherwise survive in the other).
 //!
 //! Held utterances are also released on `tick` once the first of them has waited `hold_ms`, when
 //! `MAX_HELD` is reached, when the conversation ends or is evicted, and on `flush`. So an entity
@@ -46,7 +51,7 @@ use crate::redact::{CustomPattern, Finding, PiiKind, Redactor, RedactorConfig};
 /// Words of already-emitted text kept per lane as context for the next utterance.
 pub const TAIL_WORDS: usize = 40;
 /// Most utterances held at once per lane.
-pub const MAX_HELD: usize = 4;
+pub const MAX_HELD: usize = 6;
 /// Replaces a trailing digit run in interim text, which may be PII still being spoken.
 pub const PENDING_TAG: &str = "[PENDING]";
 
@@ -78,7 +83,7 @@ impl Default for PrivacyConfig {
             tags: Vec::new(),
             custom: Vec::new(),
             spoken: true,
-            hold_ms: 3_000,
+            hold_ms: 10_000,
         }
     }
 }
@@ -135,8 +140,8 @@ struct Held {
 
 #[derive(Debug, Default)]
 struct Lane {
-    tail: Vec<String>,
-    decorated_tail: Vec<String>,
+    tail: String,
+    decorated_tail: String,
     tail_words: Vec<String>,
     decorated_tail_words: Vec<String>,
     held: Vec<Held>,
@@ -304,20 +309,18 @@ impl Privacy {
 /// no entity can span the boundary), and a word list that spells out its transcript token for
 /// token takes its marks from the transcript's findings instead of a second scan.
 fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
-    let tail = context(&lane.tail);
     let texts: Vec<&str> = lane
         .held
         .iter()
         .map(|h| h.utterance.text.as_str())
         .collect();
-    let text_found = scan_segments(redactor, tail, &texts);
-    let decorated_tail = context(&lane.decorated_tail);
+    let text_found = scan_segments(redactor, context(&lane.tail, &texts), &texts);
     let texts: Vec<&str> = lane
         .held
         .iter()
         .map(|h| h.utterance.decorated_text.as_str())
         .collect();
-    let decorated_found = scan_segments(redactor, decorated_tail, &texts);
+    let decorated_found = scan_segments(redactor, context(&lane.decorated_tail, &texts), &texts);
 
     let words_aligned = lane
         .held
@@ -335,7 +338,7 @@ fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
             .iter()
             .map(|h| h.utterance.words.as_slice())
             .collect();
-        scan_word_segments(redactor, context(&lane.tail_words), &lists)
+        scan_word_segments(redactor, word_context(&lane.tail_words), &lists)
     };
     let decorated_aligned = lane
         .held
@@ -353,7 +356,7 @@ fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
             .iter()
             .map(|h| h.utterance.decorated_words.as_slice())
             .collect();
-        scan_word_segments(redactor, context(&lane.decorated_tail_words), &lists)
+        scan_word_segments(redactor, word_context(&lane.decorated_tail_words), &lists)
     };
     for (((held, t), d), (w, dw)) in lane
         .held
@@ -370,8 +373,20 @@ fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
 }
 
 /// The released tail as context: all of it when its last word may continue into the next
-/// utterance, nothing otherwise.
-fn context(tail: &[String]) -> &[String] {
+/// utterance, or when the next utterance starts as the continuation of something ("at gmail dot
+/// com", "dot smith", digits); nothing otherwise.
+fn context<'t>(tail: &'t str, segments: &[&str]) -> &'t str {
+    let tail_open = tail.split_whitespace().next_back().is_some_and(ends_risky);
+    let next_continues = segments.first().is_some_and(|s| starts_risky(s));
+    if tail_open || next_continues {
+        tail
+    } else {
+        ""
+    }
+}
+
+/// The released word-list tail as context (kept only when it ends in something open).
+fn word_context(tail: &[String]) -> &[String] {
     match tail.last() {
         Some(last) if ends_risky(last) => tail,
         _ => &[],
@@ -407,11 +422,11 @@ fn flags_from_findings(text: &str, findings: &[Finding]) -> Vec<Option<PiiKind>>
 
 /// Findings per segment (spans in the segment's own coordinates) when `tail` and the segments
 /// are joined with single spaces.
-fn scan_segments(redactor: &Redactor, tail: &[String], segments: &[&str]) -> Vec<Vec<Finding>> {
-    if let ([], [only]) = (tail, segments) {
+fn scan_segments(redactor: &Redactor, tail: &str, segments: &[&str]) -> Vec<Vec<Finding>> {
+    if let ("", [only]) = (tail, segments) {
         return vec![redactor.scan(only)];
     }
-    let mut joined = tail.join(" ");
+    let mut joined = tail.to_owned();
     let mut bounds = Vec::with_capacity(segments.len());
     for s in segments {
         if !joined.is_empty() {
@@ -489,6 +504,80 @@ fn or_flags(into: &mut Vec<Option<PiiKind>>, flags: &[Option<PiiKind>]) {
     }
 }
 
+/// Make the four fields agree, using word timings: a token of `words` or `decoratedWords` that
+/// is spoken while PII is spoken in the other list is PII too, and a transcript token whose word
+/// is PII is redacted in the transcript. The two lists tokenise differently ("two one nine" vs
+/// "219", or digits regrouped across utterances), so a value that only one field's rules catch
+/// would otherwise survive in the other.
+fn harmonize(u: &Utterance, marks: &mut Marks) {
+    fn spans(
+        words: &[Word],
+        flags: &[Option<PiiKind>],
+    ) -> impl Iterator<Item = (i64, i64, PiiKind)> {
+        words
+            .iter()
+            .zip(flags)
+            .filter(|(w, _)| w.duration_ms > 0)
+            .filter_map(|(w, f)| f.map(|k| (w.offset_ms, w.offset_ms + w.duration_ms, k)))
+    }
+    fn mark(words: &[Word], flags: &mut Vec<Option<PiiKind>>, pii: &[(i64, i64, PiiKind)]) {
+        for (i, w) in words.iter().enumerate() {
+            // Without timings (seed formats, synthetic input) there is nothing to align on.
+            if w.duration_ms <= 0 || flags.get(i).copied().flatten().is_some() {
+                continue;
+            }
+            let (start, end) = (w.offset_ms, w.offset_ms + w.duration_ms);
+            if let Some(&(_, _, kind)) = pii.iter().find(|(s, e, _)| start < *e && end > *s) {
+                if flags.len() < words.len() {
+                    flags.resize(words.len(), None);
+                }
+                flags[i] = Some(kind);
+            }
+        }
+    }
+    fn text_findings(
+        text: &str,
+        words: &[Word],
+        flags: &[Option<PiiKind>],
+        findings: &mut Vec<Finding>,
+    ) {
+        if !flags.iter().any(Option::is_some) || !aligned(words, text) {
+            return;
+        }
+        let mut start = 0;
+        let mut found = Vec::new();
+        for (token, flag) in text
+            .split(' ')
+            .zip(flags.iter().chain(std::iter::repeat(&None)))
+        {
+            let end = start + token.len();
+            if let Some(kind) = flag {
+                found.push(Finding {
+                    kind: *kind,
+                    start,
+                    end,
+                });
+            }
+            start = end + 1;
+        }
+        merge_findings(findings, found);
+    }
+    let mut pii: Vec<(i64, i64, PiiKind)> = spans(&u.words, &marks.words).collect();
+    pii.extend(spans(&u.decorated_words, &marks.decorated_words));
+    if pii.is_empty() {
+        return;
+    }
+    mark(&u.words, &mut marks.words, &pii);
+    mark(&u.decorated_words, &mut marks.decorated_words, &pii);
+    text_findings(&u.text, &u.words, &marks.words, &mut marks.text);
+    text_findings(
+        &u.decorated_text,
+        &u.decorated_words,
+        &marks.decorated_words,
+        &mut marks.decorated,
+    );
+}
+
 /// Emit every held utterance of a lane, redacted, and move its text into the released tail.
 fn release(
     redactor: &Redactor,
@@ -499,8 +588,9 @@ fn release(
     for held in lane.held.drain(..) {
         let Held {
             mut utterance,
-            marks,
+            mut marks,
         } = held;
+        harmonize(&utterance, &mut marks);
         push_tail(&mut lane.tail, &utterance.text);
         push_tail(&mut lane.decorated_tail, &utterance.decorated_text);
         push_tail_words(&mut lane.tail_words, &utterance.words);
@@ -556,17 +646,23 @@ fn release(
     }
 }
 
-/// Keep the last [`TAIL_WORDS`] words of what was released, but only when they may continue
-/// into the next utterance: otherwise no entity can span the boundary and the tail is dropped
-/// (which also keeps the common case free of copies).
-fn push_tail(tail: &mut Vec<String>, text: &str) {
-    if !text.split_whitespace().next_back().is_some_and(ends_risky) {
-        tail.clear();
+/// Keep the last [`TAIL_WORDS`] words of what was released on a lane, in one reused buffer.
+fn push_tail(tail: &mut String, text: &str) {
+    if text.trim().is_empty() {
         return;
     }
-    tail.extend(text.split_whitespace().map(str::to_owned));
-    if tail.len() > TAIL_WORDS {
-        tail.drain(..tail.len() - TAIL_WORDS);
+    if !tail.is_empty() {
+        tail.push(' ');
+    }
+    tail.push_str(text.trim());
+    // Keep the last TAIL_WORDS words: cut at the space before them.
+    let mut words = 0;
+    let cut = tail.rmatch_indices(' ').find(|_| {
+        words += 1;
+        words == TAIL_WORDS
+    });
+    if let Some((at, _)) = cut {
+        tail.drain(..=at);
     }
 }
 
@@ -685,10 +781,17 @@ fn is_digitish(token: &str) -> bool {
             || DIGIT_WORDS.iter().any(|w| w.eq_ignore_ascii_case(t)))
 }
 
-/// Does the text end in something that may be the first part of PII?
+/// Does the text end in something that may be the first part of PII? The last word is open
+/// (digits, a number word, a spelled letter, "at", "dot", "plus", …), or the one before it is a
+/// joiner ("… at gmail", "… dot smith"): an email being spoken.
 fn ends_risky(text: &str) -> bool {
     const FILLERS: [&str; 4] = ["uh", "um", "er", "ah"];
-    const JOINERS: [&str; 5] = ["at", "dot", "plus", "underscore", "dash"];
+    const JOINERS: [&str; 6] = ["at", "dot", "plus", "underscore", "dash", "hyphen"];
+    let bare = |t: &str| -> String {
+        t.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '@')
+            .to_owned()
+    };
+    let is_joiner = |t: &str| JOINERS.iter().any(|j| j.eq_ignore_ascii_case(t));
     let mut tokens = text
         .split_whitespace()
         .rev()
@@ -696,12 +799,36 @@ fn ends_risky(text: &str) -> bool {
     let Some(last) = tokens.next() else {
         return false;
     };
-    let bare = last.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '@');
+    let last = bare(last);
+    is_digitish(&last)
+        || last.bytes().any(|b| b.is_ascii_digit())
+        || is_joiner(&last)
+        || (last.len() == 1 && last.bytes().all(|b| b.is_ascii_alphabetic()))
+        || last.ends_with('@')
+        || tokens.next().is_some_and(|before| is_joiner(&bare(before)))
+}
+
+/// Does the text start as the continuation of something: "at gmail dot com", "dot smith",
+/// digits, a spelled letter?
+fn starts_risky(text: &str) -> bool {
+    const JOINERS: [&str; 7] = [
+        "at",
+        "dot",
+        "underscore",
+        "dash",
+        "hyphen",
+        "double",
+        "triple",
+    ];
+    let Some(first) = text.split_whitespace().next() else {
+        return false;
+    };
+    let bare = first.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '@');
     is_digitish(bare)
         || bare.bytes().any(|b| b.is_ascii_digit())
+        || bare.starts_with('@')
         || JOINERS.iter().any(|j| j.eq_ignore_ascii_case(bare))
         || (bare.len() == 1 && bare.bytes().all(|b| b.is_ascii_alphabetic()))
-        || bare.ends_with('@')
 }
 
 /// Mask a trailing run of three or more digit tokens (a number still being spoken).
@@ -807,8 +934,8 @@ mod tests {
             p.utterance(utt("1", "my number is six one seven"), 0)
                 .is_empty()
         );
-        assert!(p.tick(2_999).is_empty());
-        assert_eq!(p.tick(3_000).len(), 1);
+        assert!(p.tick(9_999).is_empty());
+        assert_eq!(p.tick(10_000).len(), 1);
     }
 
     #[test]
@@ -839,5 +966,96 @@ mod tests {
         };
         let err = Privacy::new(config).unwrap_err();
         assert_eq!(err.field, "pii_kinds");
+    }
+}
+
+#[cfg(test)]
+mod harmonize_tests {
+    use super::*;
+
+    fn timed(text: &str, start_ms: i64) -> Vec<Word> {
+        text.split(' ')
+            .enumerate()
+            .map(|(i, w)| Word {
+                word: w.into(),
+                offset_ms: start_ms + 300 * i as i64,
+                duration_ms: 250,
+                confidence: 1.0,
+            })
+            .collect()
+    }
+
+    fn utterance(
+        id: &str,
+        raw: &str,
+        decorated: &str,
+        raw_words: Vec<Word>,
+        decorated_words: Vec<Word>,
+    ) -> Utterance {
+        Utterance {
+            conversation_id: "c".into(),
+            communication_id: None,
+            utterance_id: id.into(),
+            channel: "EXTERNAL".into(),
+            text: raw.into(),
+            decorated_text: decorated.into(),
+            words: raw_words,
+            decorated_words,
+            confidence: 1.0,
+            language: None,
+            start_ms: 0,
+            end_ms: 0,
+            received_at_ms: 0,
+            latency_ms: 0,
+            event_time_ms: None,
+            offset_ms: 0,
+            duration_ms: 0,
+            organization_id: None,
+            engine: None,
+            pii: Vec::new(),
+            flags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_value_only_the_spoken_form_reveals_is_removed_from_the_decorated_form_too() {
+        // The decorated form groups the SSN's digits in a way no written-SSN rule accepts.
+        let raw = "my ssn is two one nine oh nine one two three four ok";
+        let decorated = "my ssn is 2 1 9 0 9 1 2 3 4 ok";
+        let u = utterance("1", raw, decorated, timed(raw, 0), timed(decorated, 0));
+        let mut p = Privacy::new(PrivacyConfig {
+            hold_ms: 0,
+            ..PrivacyConfig::default()
+        })
+        .unwrap();
+        let out = p.utterance(u, 0);
+        assert_eq!(out[0].text, "my ssn is [SSN] ok");
+        assert!(
+            !out[0].decorated_text.chars().any(|c| c.is_ascii_digit()),
+            "{}",
+            out[0].decorated_text
+        );
+        assert!(
+            out[0]
+                .decorated_words
+                .iter()
+                .all(|w| !w.word.chars().any(|c| c.is_ascii_digit()))
+        );
+    }
+
+    #[test]
+    fn an_email_whose_local_part_was_already_released_is_still_removed_from_the_rest() {
+        let mut p = Privacy::new(PrivacyConfig::default()).unwrap();
+        let first = p.utterance(
+            utterance("1", "john", "john", timed("john", 0), timed("john", 0)),
+            0,
+        );
+        assert_eq!(first.len(), 1, "an ordinary word is not held");
+        let rest = "at gmail dot com thanks";
+        let out = p.utterance(
+            utterance("2", rest, rest, timed(rest, 1_000), timed(rest, 1_000)),
+            1_000,
+        );
+        assert_eq!(out[0].text, "[EMAIL] thanks");
     }
 }

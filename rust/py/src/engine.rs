@@ -31,7 +31,7 @@ impl PyEngine {
         expected_language = None, language_policy = "flag",
         min_snr_db = 15.0, max_jitter_ms = 50.0, max_packet_loss_pct = 2.0, audio_policy = "flag",
         codec_allowlist = None, codec_policy = "flag", interruption_policy = "flag",
-        redact = true, pii_kinds = None, pii_tags = None, pii_custom = None, spoken_pii = true, pii_hold_ms = 3_000,
+        redact = true, pii_kinds = None, pii_tags = None, pii_custom = None, spoken_pii = true, pii_hold_ms = 10_000,
     ))]
     // One keyword per option, as the stub documents them; each is converted and nothing more.
     #[allow(clippy::too_many_arguments)]
