@@ -34,6 +34,9 @@ FLOORS = Path(__file__).with_name("floors.toml")
 _ENGINE = "test_engine_bench.py::"
 _FRAMING = "test_framing_bench.py::"
 _REDACT = "test_redact_bench.py::"
+_MIXED = "test_engine_mixed_bench.py::"
+_RING = "test_ring_bench.py::"
+_PIPELINE = "test_pipeline_bench.py::"
 RATIOS = {
     "engine_vs_reference": (_ENGINE + "test_engine_reference", _ENGINE + "test_engine_feed_many"),
     "engine_vs_orjson": (_ENGINE + "test_engine_orjson", _ENGINE + "test_engine_feed_many"),
@@ -41,8 +44,15 @@ RATIOS = {
     "framing_vs_reference": (_FRAMING + "test_framing_reference", _FRAMING + "test_framing_core"),
     "redact_vs_reference": (_REDACT + "test_redact_reference", _REDACT + "test_redact_core"),
     "redact_vs_presidio": (_REDACT + "test_redact_presidio", _REDACT + "test_redact_core"),
+    "engine_mixed_vs_reference": (_MIXED + "test_reference", _MIXED + "test_core"),
+    "engine_mixed_vs_orjson": (_MIXED + "test_orjson", _MIXED + "test_core"),
+    "ring_vs_reference": (_RING + "test_ring_reference", _RING + "test_ring_core"),
     "linearity": (_FRAMING + "test_linearity_1kib_chunks", _FRAMING + "test_linearity_one_chunk"),
+    "pipeline_overhead": (_PIPELINE + "test_pipeline_null", _PIPELINE + "test_engine_alone"),
 }
+
+# Ratios where lower is better: checked against ``<name>_max`` in floors.toml.
+UPPER_BOUNDED = frozenset({"linearity", "pipeline_overhead"})
 
 
 def medians(run: dict[str, object]) -> dict[str, float]:
@@ -64,8 +74,8 @@ def check(run: dict[str, object], floors: dict[str, float]) -> list[str]:
             failures.append(name)
             continue
         ratio = times[numerator] / times[denominator]
-        if name == "linearity":
-            bound = floors["linearity_max"]
+        if name in UPPER_BOUNDED:
+            bound = floors[f"{name}_max"]
             ok = ratio <= bound
             print(f"{name:<24}{ratio:>10.2f}{'<=' + format(bound, '.2f'):>10}  {'ok' if ok else 'FAIL'}")
         elif name not in floors:

@@ -15,7 +15,7 @@
 //!
 //! Each (conversation, channel) is a *lane* with two parts:
 //!
-//! - **released tail**: the last [`TAIL_WORDS`] words already emitted on the lane. It is context
+//! - **released tail**: about the last [`TAIL_BYTES`] bytes already emitted on the lane. It is context
 //!   only, used when it ends in something open or when the new utterance starts as a
 //!   continuation ("at gmail dot com"): PII that starts there is found and removed from the *new*
 //!   utterance, but what was emitted cannot be recalled.
@@ -48,8 +48,11 @@ use crate::engine::ConfigError;
 use crate::record::{Partial, PiiFinding, Utterance, Word};
 use crate::redact::{CustomPattern, Finding, PiiKind, Redactor, RedactorConfig};
 
-/// Words of already-emitted text kept per lane as context for the next utterance.
+/// Words of already-emitted word lists kept per lane as context for the next utterance.
 pub const TAIL_WORDS: usize = 40;
+/// Bytes of already-emitted text kept per lane as context (about 40 spoken words: a spoken card
+/// number is 16 or more words).
+pub const TAIL_BYTES: usize = 320;
 /// Most utterances held at once per lane.
 pub const MAX_HELD: usize = 6;
 /// Replaces a trailing digit run in interim text, which may be PII still being spoken.
@@ -646,23 +649,22 @@ fn release(
     }
 }
 
-/// Keep the last [`TAIL_WORDS`] words of what was released on a lane, in one reused buffer.
+/// Keep roughly the last [`TAIL_BYTES`] bytes of what was released on a lane, cut at a word
+/// boundary, in one reused buffer (trimmed only when it has grown to twice that, so the cost is
+/// amortised).
 fn push_tail(tail: &mut String, text: &str) {
-    if text.trim().is_empty() {
+    let text = text.trim();
+    if text.is_empty() {
         return;
     }
     if !tail.is_empty() {
         tail.push(' ');
     }
-    tail.push_str(text.trim());
-    // Keep the last TAIL_WORDS words: cut at the space before them.
-    let mut words = 0;
-    let cut = tail.rmatch_indices(' ').find(|_| {
-        words += 1;
-        words == TAIL_WORDS
-    });
-    if let Some((at, _)) = cut {
-        tail.drain(..=at);
+    tail.push_str(text);
+    if tail.len() > 2 * TAIL_BYTES {
+        let from = tail.len() - TAIL_BYTES;
+        let cut = tail[from..].find(' ').map_or(tail.len(), |i| from + i + 1);
+        tail.drain(..cut);
     }
 }
 
@@ -787,10 +789,9 @@ fn is_digitish(token: &str) -> bool {
 fn ends_risky(text: &str) -> bool {
     const FILLERS: [&str; 4] = ["uh", "um", "er", "ah"];
     const JOINERS: [&str; 6] = ["at", "dot", "plus", "underscore", "dash", "hyphen"];
-    let bare = |t: &str| -> String {
+    fn bare(t: &str) -> &str {
         t.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '@')
-            .to_owned()
-    };
+    }
     let is_joiner = |t: &str| JOINERS.iter().any(|j| j.eq_ignore_ascii_case(t));
     let mut tokens = text
         .split_whitespace()
@@ -800,12 +801,12 @@ fn ends_risky(text: &str) -> bool {
         return false;
     };
     let last = bare(last);
-    is_digitish(&last)
+    is_digitish(last)
         || last.bytes().any(|b| b.is_ascii_digit())
-        || is_joiner(&last)
+        || is_joiner(last)
         || (last.len() == 1 && last.bytes().all(|b| b.is_ascii_alphabetic()))
         || last.ends_with('@')
-        || tokens.next().is_some_and(|before| is_joiner(&bare(before)))
+        || tokens.next().is_some_and(|before| is_joiner(bare(before)))
 }
 
 /// Does the text start as the continuation of something: "at gmail dot com", "dot smith",
@@ -828,7 +829,8 @@ fn starts_risky(text: &str) -> bool {
         || bare.bytes().any(|b| b.is_ascii_digit())
         || bare.starts_with('@')
         || JOINERS.iter().any(|j| j.eq_ignore_ascii_case(bare))
-        || (bare.len() == 1 && bare.bytes().all(|b| b.is_ascii_alphabetic()))
+        // A spelled letter, but not the words "a" and "i" that start so many sentences.
+        || (bare.len() == 1 && bare.bytes().all(|b| b.is_ascii_alphabetic() && !b"aAiI".contains(&b)))
 }
 
 /// Mask a trailing run of three or more digit tokens (a number still being spoken).
