@@ -41,6 +41,8 @@ RATIOS = {
     "engine_vs_reference": (_ENGINE + "test_engine_reference", _ENGINE + "test_engine_feed_many"),
     "engine_vs_orjson": (_ENGINE + "test_engine_orjson", _ENGINE + "test_engine_feed_many"),
     "engine_feed_vs_orjson": (_ENGINE + "test_engine_orjson", _ENGINE + "test_engine_feed"),
+    "decode_vs_reference": (_ENGINE + "test_engine_reference", _ENGINE + "test_engine_decode_only"),
+    "decode_vs_orjson": (_ENGINE + "test_engine_orjson", _ENGINE + "test_engine_decode_only"),
     "framing_vs_reference": (_FRAMING + "test_framing_reference", _FRAMING + "test_framing_core"),
     "redact_vs_reference": (_REDACT + "test_redact_reference", _REDACT + "test_redact_core"),
     "redact_vs_presidio": (_REDACT + "test_redact_presidio", _REDACT + "test_redact_core"),
