@@ -9,13 +9,14 @@ one PII value the simulated callers spoke may appear in them.
 
 ::
 
-    gcstream demo                          # ~45 s, 4 concurrent calls, page on 127.0.0.1:8765
+    gcstream demo                          # ~40 s, 4 calls of ~28 s, page on 127.0.0.1:8765
     gcstream demo --conversations 8 --duration 90 --serve
 
 Theory of operation of :class:`Runtime` (also used by ``gcstream run``): ``start`` builds the
-engine from the config, starts the web server, connects the source and starts one ingest task
-that pulls records and hands them to the delivery (pipeline and sinks) and to the captions hub;
-``stop`` ends ingestion, drains what was read, closes the source, and stops the web server.
+engine from the config, starts the web server, and runs one :class:`~gcstream.pipeline.Pipeline`
+task: the notifications source feeds the engine, whose records go to the configured sinks, the
+captions hub and the runtime's own counters; ``stop`` asks the pipeline to stop, which drains
+what was read to every sink and closes the source; ``stop_web`` then stops the web server.
 """
 
 from __future__ import annotations
@@ -30,19 +31,25 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 import gcstream
 from gcstream.config import GcstreamConfig, load_config
 from gcstream.metrics import Metrics
+from gcstream.pipeline import Pipeline, PipelineReport
+from gcstream.sinks.captions import CaptionsSink
+from gcstream.sources.notifications import NotificationsSource
 from gcstream.web import CaptionsHub, WebServer
+
+if TYPE_CHECKING:
+    from gcstream.simulator import Simulator
 
 __all__ = [
     "DEFAULT_OUT",
-    "Delivery",
     "DemoOptions",
     "DemoResult",
     "Runtime",
+    "call_plan",
     "leak_check",
     "run_demo",
 ]
@@ -53,39 +60,17 @@ DEFAULT_OUT: Final = Path("gcstream-demo")
 DEMO_CLIENT_ID: Final = "gcstream-demo"
 DEMO_CLIENT_SECRET: Final = "demo-secret-4f1c9a7e"
 """The simulator's OAuth client for the demo; the logging test greps every log line for it."""
-
-
-class Delivery(Protocol):
-    """Where records go after the engine: the pipeline with its sinks.
-
-    ``gcstream.Pipeline`` is expected to satisfy this; :class:`Runtime` also works without one
-    (captions only) and says so in the log.
-    """
-
-    async def deliver(self, records: list[Any]) -> None:
-        """Accept records in order (waits when the ring is full: backpressure)."""
-        ...
-
-    async def aclose(self) -> None:
-        """Drain everything accepted to every sink, then close them."""
-        ...
-
-    def stats(self) -> Mapping[str, Any]:
-        """Ring and per-sink counters (see :mod:`gcstream.metrics` for the shape)."""
-        ...
-
-
-DeliveryFactory = Callable[[GcstreamConfig, list[Any]], "Delivery | None"]
+DEMO_CALL_LENGTH: Final = 28.0
+"""Simulated seconds a demo call lasts: enough for a phone number and often an e-mail address or
+an SSN, short enough for calls to start and end within the default 45 s run."""
 
 
 def build_sinks(cfg: GcstreamConfig) -> list[Any]:
     """The sinks ``[sinks.*]`` enables, constructed (not opened), in delivery order.
 
     Raises:
-        ConfigError: An enabled sink this build of gcstream does not have.
+        ConfigError: A sink rejects its settings.
     """
-    from gcstream.exceptions import ConfigError
-
     s = cfg.sinks
     sinks: list[Any] = []
     if s.jsonl.enabled:
@@ -136,30 +121,11 @@ def build_sinks(cfg: GcstreamConfig) -> list[Any]:
             )
         )
     if s.nats.enabled:
-        try:
-            from gcstream.sinks import nats as nats_sink
-        except ImportError:
-            raise ConfigError(
-                "sinks.nats: this build of gcstream has no NATS sink", field="sinks.nats"
-            ) from None
+        from gcstream.sinks import nats as nats_sink
+
         n = s.nats
         sinks.append(nats_sink.NatsSink(list(n.servers), stream=n.stream, subject_prefix=n.subject_prefix))
     return sinks
-
-
-def default_delivery(cfg: GcstreamConfig, extra_sinks: list[Any]) -> Delivery | None:
-    """Direct delivery to the configured sinks plus ``extra_sinks`` (used only when this build has
-    no ``gcstream.pipeline``; :class:`Runtime` prefers the pipeline)."""
-    log.warning("no gcstream.pipeline in this build: writing sinks directly (no ring, no spool)")
-    return DirectDelivery([*build_sinks(cfg), *extra_sinks])
-
-
-def _pipeline_class() -> Any:
-    try:
-        from gcstream.pipeline import Pipeline
-    except ImportError:
-        return None
-    return Pipeline
 
 
 OBSERVER: Final = "gcstream-observer"
@@ -187,48 +153,6 @@ class ObserverSink:
 
     async def aclose(self) -> None:
         """Nothing to release."""
-
-
-class DirectDelivery:
-    """Stand-in for the pipeline until it lands: write each batch to every sink, in order.
-
-    No ring, no backpressure beyond awaiting each write, no spool: a failing sink fails the run.
-    """
-
-    def __init__(self, sinks: list[Any]) -> None:
-        self.sinks = sinks
-        self._opened = False
-        self.written: Counter[str] = Counter()
-        self.errors: Counter[str] = Counter()
-
-    async def open(self) -> None:
-        """Open every sink."""
-        for sink in self.sinks:
-            await sink.open()
-        self._opened = True
-
-    async def deliver(self, records: list[Any]) -> None:
-        """Write ``records`` to each sink that wants their kinds."""
-        from gcstream.sinks import kind_of
-
-        if not self._opened:
-            await self.open()
-        for sink in self.sinks:
-            batch = [r for r in records if kind_of(r) in sink.kinds]
-            if batch:
-                await sink.write(batch)
-                self.written[sink.name] += len(batch)
-
-    async def aclose(self) -> None:
-        """Flush and close every sink."""
-        for sink in self.sinks:
-            with contextlib.suppress(Exception):
-                await sink.flush()
-            await sink.aclose()
-
-    def stats(self) -> Mapping[str, Any]:
-        """Per-sink counters in the shape :class:`~gcstream.metrics.Metrics` reads."""
-        return {"sinks": {s.name: {"written": self.written[s.name], "lag": 0} for s in self.sinks}}
 
 
 # -- the runtime --------------------------------------------------------------------------------
@@ -268,21 +192,14 @@ class RunCounters:
 
 
 class Runtime:
-    """One ingesting process: engine, source, delivery, captions hub, web server, metrics.
+    """One ingesting process: engine, pipeline (source and sinks), captions hub, web server, metrics.
 
     Args:
         cfg: The validated configuration.
-        delivery: Builds the pipeline and sinks from ``cfg`` (default :func:`default_delivery`).
-        on_record: Called with every record after delivery (the demo's progress display).
+        on_record: Called with every record the pipeline delivers (the demo's progress display).
     """
 
-    def __init__(
-        self,
-        cfg: GcstreamConfig,
-        *,
-        delivery: DeliveryFactory = default_delivery,
-        on_record: Callable[[Any], None] | None = None,
-    ) -> None:
+    def __init__(self, cfg: GcstreamConfig, *, on_record: Callable[[Any], None] | None = None) -> None:
         self.cfg = cfg
         self.engine = gcstream.Engine(**cfg.engine_kwargs())
         self.metrics = Metrics()
@@ -290,61 +207,39 @@ class Runtime:
         self.hub = CaptionsHub(stats=self.engine.stats)
         self.metrics.watch("captions", self.hub.stats)
         self.counters = RunCounters()
-        self._delivery_factory = delivery
-        self.delivery: Delivery | None = None
-        self._hub_in_delivery = False
-        self.pipeline: Any = None
-        self.report: Any = None
-        self._source: Any = None
+        self.pipeline: Pipeline | None = None
+        self.report: PipelineReport | None = None
+        self._source: NotificationsSource | None = None
         self._on_record = on_record
         self.web: WebServer | None = None
         self.url: str | None = None
-        self._stack = contextlib.AsyncExitStack()
         self._task: asyncio.Task[None] | None = None
-        self._stream: Any = None
         self.error: BaseException | None = None
         self.finished = asyncio.Event()
 
     async def start(self) -> None:
-        """Serve HTTP (if configured), connect, and start ingesting in the background.
+        """Serve HTTP (if configured) and start the pipeline in the background.
+
+        The source connects inside the pipeline task: a connection that cannot be set up (bad
+        credentials, unreachable API) ends the task, sets :attr:`finished` and is kept in
+        :attr:`error`.
 
         Raises:
-            ConfigError, AuthError, ApiError: The connection could not be set up.
+            ConfigError: A sink rejects its settings.
             OSError: The HTTP address could not be bound.
         """
-        from gcstream.sinks.captions import CaptionsSink
-
         address = self.cfg.http.address()
         if address is not None:
             self.web = WebServer(self.hub, self.metrics, health=self._health)
             self.url = await self.web.start(*address)
         captions = [CaptionsSink(self.hub)] if self.cfg.http.captions and self.web is not None else []
         self.counters = RunCounters()
-        pipeline_cls = _pipeline_class() if self._delivery_factory is default_delivery else None
-        if pipeline_cls is not None:
-            await self._start_pipeline(pipeline_cls, captions)
-            return
-        self.delivery = self._delivery_factory(self.cfg, captions)
-        self._hub_in_delivery = bool(captions) and self.delivery is not None
-        if self.delivery is not None:
-            self.metrics.watch("pipeline", self.delivery.stats)
-        from gcstream.connect import connect
-
-        self._stream = await self._stack.enter_async_context(connect(self.cfg.genesys, engine=self.engine))
-        self._source = self._stream.source
-        self.metrics.watch("source", self._source_stats)
-        self._task = asyncio.create_task(self._ingest(), name="gcstream-ingest")
-
-    async def _start_pipeline(self, pipeline_cls: Any, captions: list[Any]) -> None:
-        from gcstream.sources.notifications import NotificationsSource
-
         p, s = self.cfg.pipeline, self.cfg.sinks
         self._source = NotificationsSource(self.cfg.genesys)
-        sinks = [*build_sinks(self.cfg), *captions, ObserverSink(self._observe)]
-        self.pipeline = pipeline_cls(
+        pipeline = self.pipeline = Pipeline(
             self._source,
             self.engine,
-            sinks,
+            [*build_sinks(self.cfg), *captions, ObserverSink(self._observe)],
             ring_records=p.ring_capacity,
             high_watermark=p.high_watermark,
             low_watermark=p.low_watermark,
@@ -354,18 +249,18 @@ class Runtime:
             shutdown_timeout=p.shutdown_timeout,
             tick_interval=self.cfg.engine.tick_interval_ms / 1000,
         )
-        self.metrics.watch("pipeline", lambda: pipeline_metrics(self.pipeline.metrics(), p.ring_capacity))
+        self.metrics.watch("pipeline", lambda: pipeline_metrics(pipeline.metrics(), p.ring_capacity))
         self.metrics.watch("source", self._source_stats)
-        self._task = asyncio.create_task(self._run_pipeline(), name="gcstream-pipeline")
+        self._task = asyncio.create_task(self._run_pipeline(pipeline), name="gcstream-pipeline")
 
     def _observe(self, record: Any) -> None:
         self.counters.observe(record)
         if self._on_record is not None:
             self._on_record(record)
 
-    async def _run_pipeline(self) -> None:
+    async def _run_pipeline(self, pipeline: Pipeline) -> None:
         try:
-            self.report = await self.pipeline.run()
+            self.report = await pipeline.run()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # reported by stop() and the CLI
@@ -385,52 +280,14 @@ class Runtime:
             "ingesting": self._task is not None and not self._task.done(),
         }
 
-    async def _ingest(self) -> None:
-        stream = self._stream
-        hub = self.hub
-        try:
-            async for record in stream:
-                batch = [record]
-                if self.delivery is not None:
-                    await self.delivery.deliver(batch)
-                if not self._hub_in_delivery:
-                    hub.publish(batch)
-                self._observe(record)
-        except StopAsyncIteration:
-            pass
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # reported by stop() and the CLI
-            log.exception("ingestion failed")
-            self.error = exc
-        finally:
-            self.finished.set()
-
     async def stop(self) -> None:
-        """Stop ingesting, drain to the sinks, disconnect and stop serving (in that order)."""
+        """Stop reading, drain everything read to every sink and disconnect (the pipeline's
+        shutdown); the web server stays up until :meth:`stop_web`."""
         if self.pipeline is not None:
             self.pipeline.stop("stop")
-            if self._task is not None:
-                await self._task
-            self.counters.stopped_at = time.monotonic()
-            return
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        # What the engine still holds (pending partials, open conversations) is flushed too.
-        tail = self.engine.finish()
-        if tail:
-            if self.delivery is not None:
-                await self.delivery.deliver(list(tail))
-            if not self._hub_in_delivery:
-                self.hub.publish(tail)
-            for record in tail:
-                self._observe(record)
+        if self._task is not None:
+            await self._task
         self.counters.stopped_at = time.monotonic()
-        await self._stack.aclose()
-        if self.delivery is not None:
-            await self.delivery.aclose()
 
     async def stop_web(self) -> None:
         """Stop serving the page (after :meth:`stop`, when nobody needs it any more)."""
@@ -574,8 +431,10 @@ class DemoOptions:
 
     Attributes:
         out: Directory for the audit log, SQLite database, log file and summary.
-        conversations: Concurrent simulated calls.
-        duration: Seconds of traffic before the demo stops and summarises.
+        conversations: Simulated calls; they overlap, their starts staggered (see
+            :func:`call_plan`).
+        duration: Seconds of traffic before the demo stops and summarises (it stops earlier
+            once every call has ended).
         http: ``HOST:PORT`` of the captions page ("" for none; port 0 picks one).
         serve: Keep the page up after the summary until Ctrl-C.
         speed: Simulated seconds per real second (1 = real time, realistic latency).
@@ -583,6 +442,8 @@ class DemoOptions:
         config: An optional TOML file for engine/redaction/gates/sinks settings.
         faults: A simulator fault spec (``drop:every=20s,dup:p=0.05``).
         progress: Show the live progress display.
+        call_length: Simulated seconds a call lasts, on average, if the run is long enough
+            (see :func:`call_plan`).
     """
 
     out: Path = DEFAULT_OUT
@@ -595,6 +456,27 @@ class DemoOptions:
     config: Path | None = None
     faults: str | None = None
     progress: bool = True
+    call_length: float = DEMO_CALL_LENGTH
+
+
+def call_plan(opts: DemoOptions) -> tuple[float, float]:
+    """How long the demo's calls last and how far apart they start, in simulated seconds.
+
+    The run covers ``duration * speed`` simulated seconds. Calls last ``call_length`` seconds on
+    average (at most 65 % of the run, at least 10) and start one after another, as far apart as
+    lets the last of them end before the run does (with a margin for calls longer than average
+    and for the end of the transcription session), but no further apart than half a call, so
+    that they overlap. With the defaults: four calls of about 28 s starting about 3 s apart, all
+    ended after about 40 s, when the demo stops.
+
+    Returns:
+        ``(call_length, start_interval)``.
+    """
+    span = opts.duration * opts.speed
+    call = max(10.0, min(opts.call_length, 0.65 * span))
+    room = span - 1.2 * call - 2.0
+    interval = room / (opts.conversations - 1) if opts.conversations > 1 else 0.0
+    return call, max(0.5, min(interval, call / 2))
 
 
 @dataclass(slots=True)
@@ -643,7 +525,6 @@ async def run_demo(
     on_ready: Callable[[str | None], None] | None = None,
     stop: asyncio.Event | None = None,
     console: Any = None,
-    delivery: DeliveryFactory = default_delivery,
 ) -> DemoResult:
     """Run the demo to the end and return its summary.
 
@@ -652,7 +533,6 @@ async def run_demo(
         on_ready: Called with the captions URL once the page is up (before traffic starts).
         stop: Set it to end the run early (Ctrl-C does the same in the CLI).
         console: A ``rich.console.Console`` for progress; None for no display.
-        delivery: Builds the pipeline and sinks (default: the installed pipeline).
 
     Raises:
         ConfigError: ``opts.config`` is invalid.
@@ -665,13 +545,15 @@ async def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     stop = stop or asyncio.Event()
     register_secret(DEMO_CLIENT_SECRET)
+    call_length, start_interval = call_plan(opts)
     sim_cfg = SimulatorConfig(
         seed=opts.seed,
         clients=(OAuthClient(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET),),
         conversations=opts.conversations,
         max_conversations=opts.conversations,
+        start_interval=start_interval,
         time_scale=opts.speed,
-        conversation_duration=max(10.0, opts.duration * opts.speed),
+        conversation_duration=call_length,
         faults=opts.faults,
         autostart=False,
     )
@@ -684,10 +566,16 @@ async def run_demo(
         stack.callback(_remove_handler, handler)
         log.info(
             "demo starting",
-            extra={"conversations": opts.conversations, "duration_s": opts.duration, "speed": opts.speed},
+            extra={
+                "conversations": opts.conversations,
+                "duration_s": opts.duration,
+                "speed": opts.speed,
+                "call_length_s": call_length,
+                "start_interval_s": start_interval,
+            },
         )
         display = _Progress(console, opts) if console is not None and opts.progress else None
-        runtime = Runtime(cfg, delivery=delivery, on_record=display.observe if display else None)
+        runtime = Runtime(cfg, on_record=display.observe if display else None)
         await runtime.start()
         stack.push_async_callback(runtime.stop_web)
         if on_ready is not None:
@@ -755,10 +643,9 @@ def _remove_handler(handler: logging.Handler) -> None:
     handler.close()
 
 
-def _all_done(sim: Any, runtime: Runtime, expected: int) -> bool:
+def _all_done(sim: Simulator, runtime: Runtime, expected: int) -> bool:
     """True once every simulated call was published and has ended in the engine too."""
-    done = sim.platform.traffic_done.is_set() if hasattr(sim, "platform") else False
-    return bool(done) and len(runtime.counters.conversations_ended) >= expected
+    return sim.traffic_finished and len(runtime.counters.conversations_ended) >= expected
 
 
 @contextlib.asynccontextmanager

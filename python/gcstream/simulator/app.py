@@ -1036,7 +1036,10 @@ class Platform:
             heapq.heappush(heap, (at, seq, 0, (slot, next_index), None))
             next_index += 1
 
-        stagger = 500.0 if cfg.rate is None else 50.0
+        if cfg.start_interval is not None:
+            stagger = cfg.start_interval * 1000.0
+        else:
+            stagger = 500.0 if cfg.rate is None else 50.0
         for slot in range(cfg.conversations):
             schedule_start(slot, slot * stagger)
         t0 = loop.time()

@@ -60,12 +60,15 @@ class SimulatorConfig:
         clients: OAuth clients; the first is the default ``sim-client``/``sim-secret``.
         conversations: Concurrent calls; when one ends another starts in its slot.
         max_conversations: Total calls to play, or None to go on until stopped.
+        start_interval: Simulated seconds between the first calls of consecutive slots (None:
+            0.5 s, or 0.05 s with a ``rate``); larger values stagger the calls over a run.
         rate: None plays calls in (scaled) real time; a number paces all published messages at
             that many per second; 0 publishes as fast as the slowest socket drains.
         time_scale: Simulated seconds per real second, applied to call playback, channel
             lifetime (24 h), status-only messages (5 min) and the socket_closing grace period.
         heartbeat_interval: Real seconds between ``channel.metadata`` heartbeats.
-        conversation_duration: Target simulated call length in seconds.
+        conversation_duration: Target simulated call length in seconds, from the call's start to
+            its disconnect (the shortest possible call lasts about 15 s).
         queues: Number of queues (ids derived from the seed).
         agents: Number of agents (user ids derived from the seed).
         faults: A :class:`FaultPlan` or a spec string (see ``faults``).
@@ -91,6 +94,7 @@ class SimulatorConfig:
     clients: tuple[OAuthClient, ...] = (OAuthClient(),)
     conversations: int = 5
     max_conversations: int | None = None
+    start_interval: float | None = None
     rate: float | None = None
     time_scale: float = 1.0
     heartbeat_interval: float = HEARTBEAT_INTERVAL_S
@@ -128,6 +132,8 @@ class SimulatorConfig:
             raise ValueError("at least one OAuth client is required")
         if self.conversations < 0:
             raise ValueError("conversations must be >= 0")
+        if self.start_interval is not None and self.start_interval < 0:
+            raise ValueError("start_interval must be >= 0")
         if self.time_scale <= 0:
             raise ValueError("time_scale must be > 0")
         if self.rate is not None and self.rate < 0:

@@ -17,8 +17,10 @@ Everything here is built from the research notes (``research/genesys-real-api.md
 * a status-only message opens the session and repeats every five (simulated) minutes, and a
   status-only ``SESSION_ENDED`` message closes it.
 
-The generator is a pure function of ``(seed, index)``: the same seed always gives the same
-conversations, ids and PII values, so tests can compare against ``Simulator.ground_truth``.
+The generator is a pure function of ``(seed, index, duration)``: the same seed always gives the
+same conversations, ids and PII values, so tests can compare against ``Simulator.ground_truth``;
+the duration only decides which parts of a call are kept (see ``_Script.turns``), never who calls
+or what their numbers are.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import json
 import math
 import random
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -517,7 +520,8 @@ class ConversationFactory:
     Args:
         seed: The run's seed.
         directory: Organisation, queue and agent ids.
-        duration_s: Target simulated length of a call in seconds.
+        duration_s: Target simulated length of a call in seconds, from its start to its
+            disconnect; calls last that long on average (the shortest lasts about 15 s).
         status_interval_ms: Period of status-only messages (5 min on the real platform).
     """
 
@@ -912,35 +916,50 @@ class _Script:
         return max(1, min(79, round(self.rng.lognormvariate(math.log(5), 1.1))))
 
     def turns(self, duration_ms: int) -> list[_Turn]:
+        """Write the call as turns, sized so that the call lasts about ``duration_ms``.
+
+        A call is made of blocks, in this order: greeting, the caller's reason, name (spelled),
+        phone number, e-mail address, SSN, product talk, card payment, goodbye; the agent reads
+        some values back. Which values a call has, and what they are, is drawn first, so that a
+        seed gives the same people and values at any duration. Blocks are then kept, in order of
+        priority, while the time budget lasts (see :func:`call_ms`): greeting, reason and goodbye
+        in their short forms; phone, e-mail, SSN, card and name; the read-backs; the long forms
+        of greeting and goodbye. Product talk fills what is left. The shortest call (greeting,
+        reason, goodbye) lasts about 15 s.
+        """
         rng = self.rng
-        t: list[_Turn] = []
         a, c = "agent", "customer"
-        t.append(
-            (a, [_plain(f"thank you for calling {COMPANY} my name is {self.agent} how can i help you today")])
-        )
-        t.append((c, self.filler(c, self.target_words() + 2)))
-        t.append((a, [_plain("sure i can help with that can i have your first and last name please")]))
-        t.append(
-            (c, [_plain(f"yeah it is {self.first} {self.last}"), _plain("that is"), self.name_segment()])
-        )
-        # Verification: phone, then e-mail or SSN; the agent reads values back (INTERNAL PII).
+        reason: _Turn = (c, self.filler(c, self.target_words() + 2))
+        blocks: dict[str, list[_Turn]] = {
+            "name": [
+                (a, [_plain("sure i can help with that can i have your first and last name please")]),
+                (c, [_plain(f"yeah it is {self.first} {self.last}"), _plain("that is"), self.name_segment()]),
+            ]
+        }
         phone = self.phone()
-        t.append((a, [_plain("thank you and what is the best phone number to reach you")]))
-        t.append((c, [_plain("it is"), self.digits_segment("phone", phone)]))
-        t.append((a, [_plain("i have"), self.digits_segment("phone", phone), _plain("is that correct")]))
-        t.append((c, [_plain("yes that is right")]))
+        blocks["phone"] = [
+            (a, [_plain("thank you and what is the best phone number to reach you")]),
+            (c, [_plain("it is"), self.digits_segment("phone", phone)]),
+        ]
+        blocks["phone_readback"] = [
+            (a, [_plain("i have"), self.digits_segment("phone", phone), _plain("is that correct")]),
+            (c, [_plain("yes that is right")]),
+        ]
         if rng.random() < 0.6:
             email, spoken = self.email()
-            t.append((a, [_plain("and can i get the email address on the account")]))
+            ask: _Turn = (a, [_plain("and can i get the email address on the account")])
             if rng.random() < 0.35:  # split: "john dot smith" / "at gmail dot com"
                 at = spoken.index("at")
                 gid = self._group()
                 local, domain = email.split("@")
-                t.append((c, [_plain("sure it is"), Segment(spoken[:at], [local], "email", email, gid)]))
-                t.append((c, [Segment(spoken[at:], ["@" + domain], "email", email, gid)]))
+                blocks["email"] = [
+                    ask,
+                    (c, [_plain("sure it is"), Segment(spoken[:at], [local], "email", email, gid)]),
+                    (c, [Segment(spoken[at:], ["@" + domain], "email", email, gid)]),
+                ]
             else:
-                t.append((c, [_plain("sure it is"), Segment(spoken, [email], "email", email)]))
-            t.append(
+                blocks["email"] = [ask, (c, [_plain("sure it is"), Segment(spoken, [email], "email", email)])]
+            blocks["email_readback"] = [
                 (
                     a,
                     [
@@ -949,39 +968,109 @@ class _Script:
                         _plain("perfect"),
                     ],
                 )
-            )
+            ]
         if rng.random() < 0.3:
             ssn = self.ssn()
-            t.append((a, [_plain("for verification can you give me your social security number")]))
-            t.append((c, [_plain("yeah my social is"), self.digits_segment("ssn", ssn)]))
-        body_end = len(t)
-        # The middle of the call: product talk, sized to the requested duration.
-        est_turn_ms = 4500
-        middle = max(2, duration_ms // est_turn_ms - body_end - 6)
-        speaker = c
-        for _ in range(middle):
-            t.append((speaker, self.filler(speaker, self.target_words())))
-            speaker = a if speaker == c else c
+            blocks["ssn"] = [
+                (a, [_plain("for verification can you give me your social security number")]),
+                (c, [_plain("yeah my social is"), self.digits_segment("ssn", ssn)]),
+            ]
         if rng.random() < 0.4:
             card = self.card()
-            split = rng.random() < 0.4
-            t.append((a, [_plain("okay i can take the payment now what card would you like to use")]))
-            parts = self.card_segments(card, split)
-            t.append((c, [_plain("it is a visa the number is"), *parts[0]]))
-            if split:
-                t.append((c, parts[1][:]))
-            t.append((a, [_plain("and the expiration date")]))
-            t.append((c, [_plain("oh four twenty seven")]))
+            parts = self.card_segments(card, rng.random() < 0.4)
+            blocks["card"] = [
+                (a, [_plain("okay i can take the payment now what card would you like to use")]),
+                (c, [_plain("it is a visa the number is"), *parts[0]]),
+                *[(c, part[:]) for part in parts[1:]],
+                (a, [_plain("and the expiration date")]),
+                (c, [_plain("oh four twenty seven")]),
+            ]
             if rng.random() < 0.5:
                 groups = [card[i : i + 4] for i in range(0, len(card), 4)]
                 raw: list[str] = []
                 for g in groups:
                     raw += spoken_digits(g, self.rng)
-                t.append((a, [_plain("let me read that back"), Segment(raw, groups, "credit_card", card)]))
-        t.append((a, [_plain("is there anything else i can help you with today")]))
-        t.append((c, [_plain("no that is everything thank you so much")]))
-        t.append((a, [_plain(f"thank you for calling {COMPANY} have a great day")]))
-        return t
+                blocks["card_readback"] = [
+                    (a, [_plain("let me read that back"), Segment(raw, groups, "credit_card", card)])
+                ]
+        hello = f"thank you for calling {COMPANY} my name is {self.agent} how can i help you today"
+        greeting = {
+            "short": [(a, [_plain(f"{COMPANY} this is {self.agent} how can i help")])],
+            "long": [(a, [_plain(hello)])],
+        }
+        goodbye = {
+            "short": [(a, [_plain("alright you are all set thanks for calling")])],
+            "long": [
+                (a, [_plain("is there anything else i can help you with today")]),
+                (c, [_plain("no that is everything thank you so much")]),
+                (a, [_plain(f"thank you for calling {COMPANY} have a great day")]),
+            ],
+        }
+        # Keep what fits, by priority.
+        left = duration_ms - call_ms([*greeting["short"], reason, *goodbye["short"]])
+        for name in (
+            "phone",
+            "email",
+            "ssn",
+            "card",
+            "name",
+            "phone_readback",
+            "email_readback",
+            "card_readback",
+        ):
+            cost = call_ms(blocks.get(name, ()), overhead=False)
+            if name in blocks and cost <= left:
+                left -= cost
+            else:
+                blocks.pop(name, None)
+        form: dict[str, str] = {}
+        for part, forms in (("greeting", greeting), ("goodbye", goodbye)):
+            more = call_ms(forms["long"], overhead=False) - call_ms(forms["short"], overhead=False)
+            form[part] = "long" if more <= left else "short"
+            if form[part] == "long":
+                left -= more
+        # The middle of the call: product talk, as long as the rest of the budget allows (the
+        # last turn is kept if at least half of it fits, so calls are not always short).
+        middle: list[_Turn] = []
+        speaker = c
+        while left > 0:
+            turn = (speaker, self.filler(speaker, self.target_words()))
+            cost = call_ms([turn], overhead=False)
+            if cost / 2 > left:
+                break
+            middle.append(turn)
+            left -= cost
+            speaker = a if speaker == c else c
+        t: list[_Turn] = [*greeting[form["greeting"]], reason]
+        for name in ("name", "phone", "phone_readback", "email", "email_readback", "ssn"):
+            t += blocks.get(name, [])
+        t += middle
+        for name in ("card", "card_readback"):
+            t += blocks.get(name, [])
+        return t + goodbye[form["goodbye"]]
+
+
+# What ConversationFactory.build adds around and between turns, as expected values: call_ms sizes
+# a call with them, so that it lasts about the requested duration.
+_WORD_MS: Final = (180 + 419) / 2  # each word: randrange(180, 420)
+_UTTERANCE_MS: Final = 299 / 2  # and each utterance: randrange(0, 300) more
+_PAUSE_MS: Final = (150 + 1599) / 2  # the next turn starts randrange(150, 1600) later...
+_OVERLAP_P: Final = 0.3  # ...or, 30 % of the time, randrange(100, min(2500, length)) before its end
+_CALL_OVERHEAD_MS: Final = 6000
+"""Connecting before the first words (randrange(1500, 4000) + randrange(600, 1500)) and hanging up
+after the last: randrange(1500, 4000), or until its transcript was sent (1.2-7 s), if later; less
+the pause after the last turn, which is not spoken. Measured: see tests/simulator."""
+
+
+def call_ms(turns: Iterable[_Turn], *, overhead: bool = True) -> float:
+    """The expected length of a call made of ``turns`` (or, without ``overhead``, the expected
+    time these turns add to a call), in ms."""
+    total = _CALL_OVERHEAD_MS if overhead else 0.0
+    for _, segments in turns:
+        spoken = max(240.0, _WORD_MS * sum(len(s.raw) for s in segments) + _UTTERANCE_MS)
+        overlap = (100 + max(200.0, min(2500.0, spoken))) / 2
+        total += spoken + (1 - _OVERLAP_P) * _PAUSE_MS - _OVERLAP_P * overlap
+    return total
 
 
 _WORD_SPAN: Final = 0.9 - 0.45  # rng.uniform(a, b) is a + (b - a) * rng.random()

@@ -383,7 +383,11 @@ class _Seeds:
                 text = text[cut:]
             carry[0] = text
             if text and self.rng.random() < 0.5:
-                s.send(text.encode(), is_message=True)
+                flush()
+
+        def flush() -> None:
+            if carry[0]:
+                s.send(carry[0].encode(), is_message=True)
                 carry[0] = ""
 
         def listener(conv: Conversation, em: Emission) -> None:
@@ -425,6 +429,9 @@ class _Seeds:
                     )
                 else:
                     out(base | {"type": "statusChange", "data": {"status": "ended"}, "timestamp": ts})
+                    # Nothing of this call follows: its end is not held back for the next document,
+                    # which may never come (the last call of a run).
+                    flush()
                 return
             for u in em.utterances:
                 out(
