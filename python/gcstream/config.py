@@ -369,17 +369,10 @@ class GcstreamConfig(_Model):
         The engine validates them again (custom patterns compile in Rust's regex dialect, tags
         must not themselves look like PII) and raises ``ConfigError`` naming the option.
         """
-        # (engine keyword, value, the setting it comes from, that setting's default)
-        wanted: list[tuple[str, Any, str, Any]] = []
-        engine_defaults = EngineConfig()
-        for key, value in self.engine.model_dump(exclude={"tick_interval_ms"}, exclude_none=True).items():
-            wanted.append((key, value, f"engine.{key}", getattr(engine_defaults, key)))
-        gates_defaults = GatesConfig()
+        out: dict[str, Any] = self.engine.model_dump(exclude={"tick_interval_ms"}, exclude_none=True)
         for key, value in self.gates.model_dump(exclude_none=True).items():
-            converted = list(value) if key == "codec_allowlist" else value
-            wanted.append((key, converted, f"gates.{key}", getattr(gates_defaults, key)))
+            out[key] = list(value) if key == "codec_allowlist" else value
         r = self.redaction
-        out: dict[str, Any] = {key: value for key, value, _, _ in wanted}
         out.update(
             pii_kinds=list(r.kinds),
             spoken_pii=r.spoken_forms,
