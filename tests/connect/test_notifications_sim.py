@@ -4,13 +4,11 @@ exactly once through each fault, reconnects stay within backoff bounds, no leaks
 from __future__ import annotations
 
 import asyncio
-import base64
 import random
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import gcstream
 import pytest
 from gc_connect_helpers import BACKOFF, HEARTBEAT, SentTracker, settings_for
@@ -126,19 +124,9 @@ async def revoke(sim: Simulator) -> None:
 
 
 async def evict(sim: Simulator) -> None:
-    # Another consumer of the same OAuth client creates 20 channels: ours is evicted.
-    async with aiohttp.ClientSession() as http:
-        async with http.post(
-            f"{sim.base_url}/oauth/token",
-            data={"grant_type": "client_credentials"},
-            headers={"Authorization": "Basic " + base64.b64encode(b"sim-client:sim-secret").decode()},
-        ) as r:
-            token = (await r.json())["access_token"]
-        for _ in range(40):
-            async with http.post(
-                f"{sim.base_url}/api/v2/notifications/channels", headers={"Authorization": f"Bearer {token}"}
-            ) as r:
-                assert r.status == 200
+    # Evicted as the 21st channel of the OAuth client would evict it: gone (HEAD 404), socket
+    # closed silently with 1000, a reconnect gets {"result":"404"}.
+    sim.faults.evict_channel()
 
 
 async def test_clean_run_receives_everything_once_and_leaves_nothing(tmp_path: Path) -> None:
@@ -152,12 +140,6 @@ async def test_clean_run_receives_everything_once_and_leaves_nothing(tmp_path: P
         assert result["stats"]["reconnects"] == 0
 
 
-EVICT_NOT_REACHED = pytest.mark.xfail(
-    reason="harness: the simulator evicts idle/least-recently-used channels first and ours stays the "
-    "most recently used, so 40 other channels never evict it; the recovery path is unexercised",
-)
-
-
 @pytest.mark.parametrize(
     "fault",
     [
@@ -169,7 +151,7 @@ EVICT_NOT_REACHED = pytest.mark.xfail(
         storm_429,
         errors_5xx,
         revoke,
-        pytest.param(evict, marks=EVICT_NOT_REACHED),
+        evict,
     ],
 )
 async def test_each_fault_delivers_exactly_once(tmp_path: Path, fault: Fault) -> None:

@@ -198,6 +198,8 @@ def test_fault_spec_grammar() -> None:
     assert plan.items[4].flag("warn", True) is False
     assert parse_duration("250ms") == 0.25
     assert parse_duration("2") == 2
-    for bad in ("explode", "dup:p=2", "drop:every", "stall:bogus=1", "drop:every=-1s"):
+    evict = FaultPlan.parse("evict:every=10s,evict:p=0.01").items
+    assert [(i.name, i.every, i.p) for i in evict] == [("evict", 10, None), ("evict", None, 0.01)]
+    for bad in ("explode", "dup:p=2", "drop:every", "stall:bogus=1", "drop:every=-1s", "evict:n=1"):
         with pytest.raises(ValueError, match=r"fault|duration|unknown"):
             FaultPlan.parse(bad)

@@ -320,3 +320,56 @@ def test_start_interval_is_validated() -> None:
 
     with pytest.raises(ValueError, match="start_interval"):
         SimulatorConfig(start_interval=-1).validate()
+
+
+async def _collect_until_closed(ws: websockets.ClientConnection, out: list[Any]) -> None:
+    async with asyncio.timeout(TIMEOUT):
+        while True:
+            out.append(json.loads(await ws.recv()))
+
+
+async def test_evict_channel_fault(sim: Simulator, http: aiohttp.ClientSession) -> None:
+    c, ch = await _setup(sim, http)
+    other = await c.channel()  # no socket: left alone by evict_channel()
+    topic = f"v2.routing.queues.{sim.directory.queue_ids[0]}.conversations"
+    assert (await c.subscribe(ch["id"], [topic]))[0] == 200
+    head = f"/api/v2/notifications/channels/{ch['id']}"
+    assert (await c.call("HEAD", head))[0] == 200
+    async with websockets.connect(ch["connectUri"]) as ws:
+        stats = await sim.wait_socket(ch["id"], TIMEOUT)
+        assert sim.faults.evict_channel() == 1
+        # Closed silently, exactly like the 21st channel's eviction: no system message, code 1000.
+        seen: list[Any] = []
+        with pytest.raises(ConnectionClosed) as exc:
+            await _collect_until_closed(ws, seen)
+        assert not [m for m in seen if str(m.get("topicName", "")).startswith("v2.system")], seen
+        assert exc.value.rcvd is not None
+        assert exc.value.rcvd.code == 1000
+    assert stats.close_reason == "evicted"
+    assert (await c.call("HEAD", head))[0] == 404
+    assert topic not in sim.platform.subs
+    _, body, _ = await c.call("GET", "/api/v2/notifications/channels")
+    assert {e["id"] for e in body["entities"]} == {other["id"]}
+    # A reconnect gets the 404 frame, then the close.
+    async with websockets.connect(ch["connectUri"]) as ws:
+        assert (await recv_json(ws))["result"] == "404"
+        with pytest.raises(ConnectionClosed):
+            async with asyncio.timeout(TIMEOUT):
+                await ws.recv()
+    # By id: works without a socket; an unknown (or already evicted) id evicts nothing.
+    assert sim.faults.evict_channel(ch["id"]) == 0
+    assert sim.faults.evict_channel(other["id"]) == 1
+    assert (await c.call("HEAD", f"/api/v2/notifications/channels/{other['id']}"))[0] == 404
+    assert sim.stats.channels_evicted == 2
+    assert [e["fault"] for e in sim.faults.log] == ["evict"] * 3
+
+
+async def test_evict_fault_plan(make_sim: SimFactory, http: aiohttp.ClientSession) -> None:
+    sim = await make_sim(autostart=False, faults="evict:after=200ms")
+    _, ch = await _setup(sim, http)
+    async with websockets.connect(ch["connectUri"]) as ws:
+        await sim.wait_socket(ch["id"], TIMEOUT)
+        with pytest.raises(ConnectionClosed):
+            await _recv_forever(ws)
+    await wait_until(lambda: sim.stats.channels_evicted == 1, "the planned eviction")
+    assert ch["id"] not in sim.platform.channels

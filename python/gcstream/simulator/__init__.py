@@ -34,7 +34,8 @@ Behaviours the notes leave open, and what the simulator does (the harsher plausi
 * Connecting to an unknown channel upgrades, sends ``{"result":"404","message":...}`` and closes.
 * A second socket on a channel closes the first after
   ``v2.system.no_longer_subscribed.{channelId}`` (reason ``another_channel_subscribed``).
-* Eviction by the 21st channel and expiry after 24 h close the socket silently (code 1000).
+* Eviction by the 21st channel (or ``sim.faults.evict_channel()``) and expiry after 24 h close
+  the socket silently (code 1000).
 * ``v2.system.socket_closing`` has body ``{"message", "channelId"}``; the close follows after 60 s
   (scaled) with code 1001; ``warn=False`` closes without it.
 * Without ``ignoreErrors`` one bad topic fails the whole request: 400 for an unknown topic, 403
@@ -132,7 +133,7 @@ class Simulator:
 
     @property
     def faults(self) -> FaultController:
-        """Inject faults at run time (``drop_sockets()``, ``stall(s)``, ``revoke_tokens()``...)."""
+        """Inject faults at run time (``drop_sockets()``, ``stall(s)``, ``evict_channel(id)``...)."""
         return self.platform.faults
 
     @property

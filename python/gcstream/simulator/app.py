@@ -392,9 +392,7 @@ class Platform:
             # The oldest last-used channel goes, channels without a socket first [SDK docstring].
             victim = min(mine, key=lambda c: (c.session is not None, c.last_used))
             mine.remove(victim)
-            self.stats.channels_evicted += 1
-            # GUESS: an evicted channel's socket is closed without any system message.
-            self._remove_channel(victim, code=1000)
+            self._evict(victim)
         cid = self._new_channel_id()
         ch = Channel(
             id=cid,
@@ -594,6 +592,14 @@ class Platform:
             if notice is not None:
                 s.send(notice, is_message=True)
             self._spawn_close(s, code)
+
+    def _evict(self, ch: Channel) -> None:
+        """Evict a channel (the 20-channel rule, or the ``evict`` fault)."""
+        self.stats.channels_evicted += 1
+        if ch.session is not None and ch.session.stats.close_reason is None:
+            ch.session.stats.close_reason = "evicted"
+        # GUESS: an evicted channel's socket is closed without any system message.
+        self._remove_channel(ch, code=1000)
 
     def _spawn_close(self, s: SocketSession, code: int, delay: float = 0.0) -> None:
         async def closer() -> None:
@@ -914,10 +920,18 @@ class Platform:
         n = 0
         f = self.faults
         chaos = (
-            f.dup_p or f.malformed_p or f.oversized_p or f.drop_p or f.stall_p or f.closing_p or f.revoke_p
+            f.dup_p
+            or f.malformed_p
+            or f.oversized_p
+            or f.drop_p
+            or f.stall_p
+            or f.closing_p
+            or f.revoke_p
+            or f.evict_p
         )
         limit = self.config.slow_consumer_limit
-        for ch in chans:
+        # A copy: revoke and evict remove channels, and with them this topic's set entries.
+        for ch in list(chans):
             s = ch.session
             if s is None:
                 continue
@@ -951,6 +965,8 @@ class Platform:
             self._drop_one(s)
         if f.revoke_p and r() < f.revoke_p:
             self.fault_revoke()
+        if f.evict_p and r() < f.evict_p and self.channels.get(ch.id) is ch:
+            self._evict(ch)
 
     def _record_truth(self, conv: Conversation, em: Emission) -> None:
         # Ground truth is kept as references and turned into dicts only when read (cheap on
@@ -1275,6 +1291,18 @@ class Platform:
                 self._closing_one(ch, ch.session, warn, grace_s)
                 n += 1
         return n
+
+
+    def fault_evict(self, channel_id: str | None) -> int:
+        """Evict one channel, or (``None``) every channel that has a socket now."""
+        if channel_id is None:
+            victims = [c for c in self.channels.values() if c.session is not None]
+        else:
+            ch = self.channels.get(channel_id)
+            victims = [] if ch is None else [ch]
+        for ch in victims:
+            self._evict(ch)
+        return len(victims)
 
 
 def _missing(permission: str) -> str:

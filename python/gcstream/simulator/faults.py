@@ -9,8 +9,8 @@ Spec grammar (``--faults``)::
 
 Every item takes one of three triggers:
 
-* ``p=0.05``   a probability per published message (socket faults) or per REST request
-  (``429``, ``5xx``);
+* ``p=0.05``   a probability per published message (socket faults, ``evict``: the channel the
+  message went to) or per REST request (``429``, ``5xx``);
 * ``every=30s``  repeatedly, first after one period;
 * ``after=10s``  once, after a delay.
 
@@ -29,12 +29,16 @@ name                    effect and extra keys
 ``revoke``              revoke every token (``v2.system.token_revoked`` on their sockets)
 ``closing``             ``v2.system.socket_closing`` (``warn=true``) then close after ``grace=60s``
                         (scaled by ``time_scale``); ``warn=false`` closes without the warning
+``evict``               evict every channel that has a socket, as the 21st channel would: it is
+                        removed (HEAD 404), its socket closed silently (1000), a reconnect gets
+                        ``{"result":"404"}``
 ======================  =========================================================================
 
 Example: ``drop:every=30s,dup:p=0.05,malformed:p=0.01,429:burst=20;every=60s``.
 
 The same faults are available at run time from Python through :class:`FaultController`
-(``sim.faults``), e.g. ``sim.faults.drop_sockets()`` or ``sim.faults.duplicates(0.1)``.
+(``sim.faults``), e.g. ``sim.faults.drop_sockets()``, ``sim.faults.evict_channel(cid)`` or
+``sim.faults.duplicates(0.1)``.
 """
 
 from __future__ import annotations
@@ -44,7 +48,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-FAULT_NAMES: Final = ("drop", "stall", "dup", "malformed", "oversized", "429", "5xx", "revoke", "closing")
+FAULT_NAMES: Final = (
+    "drop", "stall", "dup", "malformed", "oversized", "429", "5xx", "revoke", "closing", "evict"
+)
 _KEYS: Final[dict[str, frozenset[str]]] = {
     "drop": frozenset(),
     "stall": frozenset({"for"}),
@@ -55,6 +61,7 @@ _KEYS: Final[dict[str, frozenset[str]]] = {
     "5xx": frozenset({"status", "count"}),
     "revoke": frozenset(),
     "closing": frozenset({"warn", "grace"}),
+    "evict": frozenset(),
 }
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 DEFAULT_OVERSIZED_BYTES: Final = 2 * 1024 * 1024
@@ -175,6 +182,7 @@ class FaultTarget(Protocol):
     def fault_oversized(self, n: int, size: int) -> int: ...
     def fault_revoke(self) -> int: ...
     def fault_closing(self, warn: bool, grace_s: float | None) -> int: ...
+    def fault_evict(self, channel_id: str | None) -> int: ...
 
 
 class FaultController:
@@ -194,6 +202,7 @@ class FaultController:
         self.stall_p = plan.probability("stall")
         self.closing_p = plan.probability("closing")
         self.revoke_p = plan.probability("revoke")
+        self.evict_p = plan.probability("evict")
         self.rest_429_p = plan.probability("429")
         self.rest_5xx_p = plan.probability("5xx")
         self.rest_5xx_status = 503
@@ -230,6 +239,16 @@ class FaultController:
         """Revoke every issued token: REST answers 401, their sockets get ``token_revoked``."""
         return self._note("revoke", self._target.fault_revoke())
 
+    def evict_channel(self, channel_id: str | None = None) -> int:
+        """Evict a channel exactly as the 21st channel of its OAuth client would.
+
+        The channel is removed with its subscriptions (``HEAD`` then answers 404), its socket is
+        closed without any system message (code 1000) after flushing what was queued, and a
+        reconnect to its ``connectUri`` gets ``{"result":"404"}``. ``None`` evicts every channel
+        that currently has a socket. Returns how many channels were evicted (0 for an unknown id).
+        """
+        return self._note("evict", self._target.fault_evict(channel_id))
+
     def malformed(self, n: int = 1) -> int:
         """Send ``n`` frames of invalid JSON to every socket."""
         return self._note("malformed", self._target.fault_malformed(n))
@@ -255,7 +274,8 @@ class FaultController:
     def clear(self) -> None:
         """Stop all probabilistic faults and forget queued REST errors."""
         self.dup_p = self.malformed_p = self.oversized_p = self.drop_p = 0.0
-        self.stall_p = self.closing_p = self.revoke_p = self.rest_429_p = self.rest_5xx_p = 0.0
+        self.stall_p = self.closing_p = self.revoke_p = self.evict_p = 0.0
+        self.rest_429_p = self.rest_5xx_p = 0.0
         self._queued_rest.clear()
 
     def take_rest_fault(self, rand: Callable[[], float]) -> tuple[int, int] | None:
@@ -286,6 +306,8 @@ class FaultController:
             self.rest_errors(int(item.num("status", 503)), int(item.num("count", 5)))
         elif item.name == "revoke":
             self.revoke_tokens()
+        elif item.name == "evict":
+            self.evict_channel()
         elif item.name == "closing":
             grace = item.params.get("grace")
             self.socket_closing(

@@ -429,6 +429,7 @@ class NotificationsSource:
 
     async def _recover(self, link: _Link) -> None:
         self.counters["recoveries"] += 1
+        old = link.channel
         link.recovering = True
         try:
             new = await self.subs.recover(link.channel)
@@ -441,6 +442,11 @@ class NotificationsSource:
             link.recovering = False
         if new is not None and new is not link.channel:
             link.channel = new
+        if new is not old and self.settings.recover_in_flight and not self._closing:
+            # The channel was gone (evicted, expired): calls that started before its replacement
+            # was subscribed were announced to nobody. Its sockets closed "planned" (1000 after
+            # frames), so the closed branch of _supervise does not look for them.
+            self._spawn(self._recover_calls(), "gcstream-recover-calls")
         if link.request in ("switch", "recover"):
             link.request = None  # just done
 
