@@ -84,6 +84,12 @@ def replay_records(
     yield from engine.tick(now())
 
 
+def _latency(ms: int) -> str:
+    """A capture replayed later has no receive times (frames are stamped with the wall clock), so
+    latencies of more than a day say nothing about the call: show them as such."""
+    return str(ms) if ms < 86_400_000 else "n/a (replay)"
+
+
 def _print_table(records: Iterator[gcstream.Record], out: IO[str]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -95,7 +101,11 @@ def _print_table(records: Iterator[gcstream.Record], out: IO[str]) -> None:
         match r:
             case gcstream.Utterance():
                 table.add_row(
-                    "utterance", r.conversation_id[:8], r.channel, str(r.latency_ms), f"{r.confidence:.2f}",
+                    "utterance",
+                    r.conversation_id[:8],
+                    r.channel,
+                    _latency(r.latency_ms),
+                    f"{r.confidence:.2f}",
                     r.text + (f"  [{', '.join(r.flags)}]" if r.flags else ""),
                 )
             case gcstream.Partial():
