@@ -174,7 +174,6 @@ class TestRecords:
         assert gcstream.FrameAssembler("message").feed(frame) == []
         assert [type(r) for r in engine().feed(frame, received_at_ms=1)] == [gcstream.Rejected]
 
-    @pytest.mark.xfail(reason="serde_json parses floats without the float_roundtrip feature", strict=True)
     def test_floats_are_parsed_exactly(self) -> None:
         frame = b'{"topicName":"v2.conversations.c1.transcription","eventBody":{"transcripts":'
         frame += b'[{"utteranceId":"u","alternatives":[{"confidence":0.9229102708080885}]}]}}'

@@ -615,7 +615,7 @@ impl Fields<'_> {
 
 fn word_from(f: &Fields<'_>) -> Result<Word, ParseError> {
     Ok(Word {
-        word: f.str("word")?,
+        word: f.str("word")?.into(),
         offset_ms: f.i64("offset_ms")?,
         duration_ms: f.i64("duration_ms")?,
         confidence: f.f64("confidence")?,

@@ -673,7 +673,7 @@ fn push_tail_words(tail: &mut Vec<String>, words: &[Word]) {
         tail.clear();
         return;
     }
-    tail.extend(words.iter().map(|w| w.word.clone()));
+    tail.extend(words.iter().map(|w| w.word.to_string()));
     if tail.len() > TAIL_WORDS {
         tail.drain(..tail.len() - TAIL_WORDS);
     }
@@ -726,7 +726,7 @@ fn apply_words(
         };
         let start = i;
         while i < words.len() && flags.get(i).copied().flatten() == Some(kind) {
-            redactor.tag(kind).clone_into(&mut words[i].word);
+            words[i].word = redactor.tag(kind).into();
             i += 1;
         }
         pii.push(PiiFinding {

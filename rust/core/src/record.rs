@@ -9,11 +9,15 @@
 //! assert_eq!(r.kind(), "rejected");
 //! ```
 
+/// The text of one token: stored inline up to 24 bytes, so a word list costs one allocation
+/// (the `Vec`), not one per word.
+pub type Token = compact_str::CompactString;
+
 /// One timed token of a transcript (`words[]` or `decoratedWords[]`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Word {
     /// The token text; a redacted token carries the tag, e.g. `[CREDIT_CARD]`.
-    pub word: String,
+    pub word: Token,
     /// Start, in ms after the session start (same base as the utterance offset).
     pub offset_ms: i64,
     pub duration_ms: i64,

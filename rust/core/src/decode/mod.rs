@@ -98,7 +98,7 @@ impl FromStr for WireFormat {
 /// One timed token from `words[]` or `decoratedWords[]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WordEvent {
-    pub word: String,
+    pub word: crate::record::Token,
     pub offset_ms: i64,
     pub duration_ms: i64,
     pub confidence: f64,

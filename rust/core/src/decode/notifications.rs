@@ -25,6 +25,8 @@ use super::{
 use crate::record::Participant;
 use crate::timefmt::parse_iso_ms;
 
+mod fast;
+
 /// The envelope, read in one pass: when `topicName` comes before `eventBody` (as Genesys writes
 /// it) and names a transcription topic, the body is decoded in place; otherwise it is kept raw
 /// and decoded once the topic is known.
@@ -204,17 +206,29 @@ struct MessageBody<'a> {
     reason: LenientStr<'a>,
 }
 
-/// Validate UTF-8 once for the whole document (fast on ASCII), then parse from `&str`, which
-/// spares serde a validation call per string.
+/// Validate UTF-8 once for the whole document (fast on ASCII), so that serde and the fast
+/// reader can work on `&str` without a validation call per string.
+fn utf8(doc: &[u8]) -> Result<&str, DecodeError> {
+    // RFC 8259 text is UTF-8 everywhere, also in fields we would ignore.
+    std::str::from_utf8(doc).map_err(|e| DecodeError {
+        reason: "invalid_utf8",
+        message: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+        offset: Some(e.valid_up_to() as u64),
+    })
+}
+
 fn parse<'a, T: Deserialize<'a>>(doc: &'a [u8]) -> Result<T, DecodeError> {
-    match std::str::from_utf8(doc) {
-        Ok(text) => serde_json::from_str(text).map_err(|e| DecodeError::from_serde(doc, &e)),
-        // RFC 8259 text is UTF-8 everywhere, also in fields we would ignore.
-        Err(e) => Err(DecodeError {
-            reason: "invalid_utf8",
-            message: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-            offset: Some(e.valid_up_to() as u64),
-        }),
+    serde_json::from_str(utf8(doc)?).map_err(|e| DecodeError::from_serde(doc, &e))
+}
+
+/// The envelope of one frame: the fast reader for the common transcription frame, the serde
+/// reader for everything else (and for every frame the fast reader is unsure of).
+fn envelope(text: &str) -> Result<Envelope<'_>, DecodeError> {
+    match fast::envelope(text) {
+        Some(env) => Ok(env),
+        None => {
+            serde_json::from_str(text).map_err(|e| DecodeError::from_serde(text.as_bytes(), &e))
+        }
     }
 }
 
@@ -224,18 +238,14 @@ fn parse_raw<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Result<T, DecodeError
 
 /// One Notifications API frame.
 pub(super) fn decode_notification(doc: &[u8], out: &mut Vec<Event>) -> Result<(), DecodeError> {
-    let env: Envelope<'_> = parse(doc)?;
-    decode_envelope(env, out)
+    decode_envelope(envelope(utf8(doc)?)?, out)
 }
 
 /// One `EventBridge` event (`detail` holds the Notifications envelope). A bare envelope is accepted too.
 pub(super) fn decode_eventbridge(doc: &[u8], out: &mut Vec<Event>) -> Result<(), DecodeError> {
     let ev: EventBridgeEvent<'_> = parse(doc)?;
     match ev.detail {
-        Some(detail) => {
-            let env: Envelope<'_> = parse_raw(detail)?;
-            decode_envelope(env, out)
-        }
+        Some(detail) => decode_envelope(envelope(detail.get())?, out),
         None => decode_notification(doc, out),
     }
 }
@@ -352,7 +362,7 @@ fn words(list: Option<Vec<Word<'_>>>) -> Vec<WordEvent> {
     list.unwrap_or_default()
         .into_iter()
         .map(|w| WordEvent {
-            word: w.word.into_owned().unwrap_or_default(),
+            word: w.word.as_deref().map(Into::into).unwrap_or_default(),
             offset_ms: w.offset_ms.0.unwrap_or(0),
             duration_ms: w.duration_ms.0.unwrap_or(0),
             confidence: w.confidence.unwrap_or(f64::NAN),

@@ -336,8 +336,9 @@ pub(super) fn decode_segments(doc: &[u8], out: &mut Vec<Event>) -> Result<(), De
             words.push(WordEvent {
                 word: w
                     .word
-                    .into_owned()
-                    .or_else(|| w.text.into_owned())
+                    .as_deref()
+                    .or(w.text.as_deref())
+                    .map(Into::into)
                     .unwrap_or_default(),
                 offset_ms: start,
                 duration_ms: secs_ms(w.end_time).map_or(0, |e| (e - start).max(0)),

@@ -1,0 +1,599 @@
+//! A fast reader for the document that makes up nearly all real traffic: a
+//! `v2.conversations.{id}.transcription` envelope whose `topicName` comes first (as Genesys writes
+//! it), with strings that need no unescaping.
+//!
+//! It reads straight into the same borrowed structs the serde reader fills, so everything after
+//! reading is shared. It is strict rather than tolerant: any input it is not sure about — an
+//! escape, a duplicate key, a float where an integer belongs, a number as a string, anything that
+//! is not well-formed JSON — makes it give up (`None`), and the serde reader, which has the full
+//! tolerance and the error messages, reads the document instead. It never rejects a document, so
+//! the two readers cannot disagree about what is valid.
+
+use std::borrow::Cow;
+
+use super::{Alternative, Envelope, RequestStatus, TranscriptResult, TranscriptionBody, Word};
+use crate::decode::{LenientI64, LenientStr};
+
+/// Deeper than this, the serde reader (with its own recursion limit) takes over.
+const MAX_DEPTH: usize = 64;
+
+/// The envelope of a transcription frame, or `None` to let the serde reader decide.
+pub(super) fn envelope(text: &str) -> Option<Envelope<'_>> {
+    let mut r = Reader {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+    };
+    let mut env = Envelope::default();
+    let mut seen = Seen::default();
+    r.object(|r, key| {
+        match key {
+            "topicName" => {
+                seen.once(0)?;
+                let topic = r.string()?;
+                if !super::is_transcription_topic(topic) {
+                    return None;
+                }
+                env.topic_name = LenientStr(Some(Cow::Borrowed(topic)));
+            }
+            // `topicName` must come first: the body's meaning depends on it.
+            "eventBody" if env.topic_name.0.is_some() => {
+                seen.once(1)?;
+                env.transcription = Some(r.body()?);
+            }
+            "eventBody" | "result" | "status" | "message" => return None,
+            _ => r.skip(1)?,
+        }
+        Some(())
+    })?;
+    r.ws();
+    (r.at == r.bytes.len() && env.transcription.is_some()).then_some(env)
+}
+
+/// Keys already read in one object: a repeated key is left to the serde reader.
+#[derive(Default)]
+struct Seen(u32);
+
+impl Seen {
+    fn once(&mut self, bit: u32) -> Option<()> {
+        let mask = 1 << bit;
+        (self.0 & mask == 0).then(|| self.0 |= mask)
+    }
+}
+
+/// The high bit of each byte of `chunk` that may be `"`, `\\` or a control character; the
+/// lowest one set is exact (borrows only mark bytes above a true match), which is all the
+/// string reader needs.
+fn special(chunk: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let quote = chunk ^ (ONES * u64::from(b'"'));
+    let backslash = chunk ^ (ONES * u64::from(b'\\'));
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v;
+    (zero_byte(quote) | zero_byte(backslash) | (chunk.wrapping_sub(ONES * 0x20) & !chunk)) & HIGH
+}
+
+/// A run of digits at `at`, accumulated into `mantissa` (the first 19) and counted; false if
+/// there is none.
+fn run(b: &[u8], at: &mut usize, mantissa: &mut u64, digits: &mut usize) -> bool {
+    let from = *at;
+    while let Some(&c @ b'0'..=b'9') = b.get(*at) {
+        if *digits < 19 {
+            *mantissa = *mantissa * 10 + u64::from(c - b'0');
+        }
+        *digits += 1;
+        *at += 1;
+    }
+    *at > from
+}
+
+enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+struct Reader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.bytes.get(self.at).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.at + word.len();
+        (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
+    }
+
+    /// `null` (consumed) or not (nothing consumed).
+    fn null(&mut self) -> Option<bool> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Some(true);
+        }
+        Some(false)
+    }
+
+    /// A string without escapes or control characters, borrowed from the document.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.at;
+        // Eight bytes at a time to the first byte that needs a look, then one at a time.
+        let mut at = start;
+        while let Some(chunk) = self.bytes.get(at..at + 8) {
+            let Ok(chunk) = <[u8; 8]>::try_from(chunk) else {
+                break;
+            };
+            let found = special(u64::from_le_bytes(chunk));
+            if found != 0 {
+                at += (found.trailing_zeros() / 8) as usize;
+                break;
+            }
+            at += 8;
+        }
+        loop {
+            match *self.bytes.get(at)? {
+                b'"' => break,
+                b'\\' | 0..0x20 => return None,
+                _ => at += 1,
+            }
+        }
+        self.at = at + 1;
+        // `"` never occurs inside a multi-byte UTF-8 sequence, so `at` is a boundary.
+        Some(&self.text[start..at])
+    }
+
+    /// A number: an integer when it is written as one and fits, else a float.
+    fn number(&mut self) -> Option<Number> {
+        self.ws();
+        let b = self.bytes;
+        let start = self.at;
+        let mut at = start;
+        let negative = b.get(at) == Some(&b'-');
+        at += usize::from(negative);
+        // Up to 19 digits are accumulated; 18 always fit an i64.
+        let (mut mantissa, mut digits) = (0u64, 0usize);
+        if b.get(at) == Some(&b'0') {
+            at += 1;
+            digits += 1;
+        } else if !run(b, &mut at, &mut mantissa, &mut digits) {
+            return None;
+        }
+        let int_digits = digits;
+        let mut exact = true;
+        if b.get(at) == Some(&b'.') {
+            at += 1;
+            if !run(b, &mut at, &mut mantissa, &mut digits) {
+                return None;
+            }
+        }
+        if matches!(b.get(at), Some(b'e' | b'E')) {
+            exact = false;
+            at += 1;
+            if matches!(b.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            if !b.get(at).is_some_and(u8::is_ascii_digit) {
+                return None;
+            }
+            while b.get(at).is_some_and(u8::is_ascii_digit) {
+                at += 1;
+            }
+        }
+        self.at = at;
+        let fraction = digits - int_digits;
+        if exact && fraction == 0 && digits <= 18 {
+            let v = mantissa as i64;
+            return Some(Number::Int(if negative { -v } else { v }));
+        }
+        // Clinger's fast path: an exact mantissa divided by an exact power of ten is rounded
+        // once, correctly. Anything longer goes through the full parser.
+        let value = if exact && digits <= 15 {
+            mantissa as f64 / POW10[fraction]
+        } else {
+            self.text[start..at].parse::<f64>().ok()?.abs()
+        };
+        // Out of range (`1e400`) is an error for the serde reader, not infinity.
+        value
+            .is_finite()
+            .then_some(Number::Float(if negative { -value } else { value }))
+    }
+
+    fn lenient_str(&mut self) -> Option<LenientStr<'a>> {
+        if self.null()? {
+            return Some(LenientStr(None));
+        }
+        Some(LenientStr(Some(Cow::Borrowed(self.string()?))))
+    }
+
+    fn lenient_i64(&mut self) -> Option<LenientI64> {
+        if self.null()? {
+            return Some(LenientI64(None));
+        }
+        match self.number()? {
+            Number::Int(v) => Some(LenientI64(Some(v))),
+            // Integral floats and long integers are the serde reader's to judge.
+            Number::Float(_) => None,
+        }
+    }
+
+    fn f64(&mut self) -> Option<Option<f64>> {
+        if self.null()? {
+            return Some(None);
+        }
+        Some(Some(match self.number()? {
+            Number::Int(v) => v as f64,
+            Number::Float(v) => v,
+        }))
+    }
+
+    fn bool(&mut self) -> Option<Option<bool>> {
+        match self.peek()? {
+            b't' => self.literal(b"true").map(|()| Some(true)),
+            b'f' => self.literal(b"false").map(|()| Some(false)),
+            b'n' => self.literal(b"null").map(|()| None),
+            _ => None,
+        }
+    }
+
+    /// `{ "key": value, ... }`, calling `field` with the reader positioned at each value.
+    fn object(&mut self, mut field: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            let key = self.string()?;
+            self.eat(b':')?;
+            field(self, key)?;
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// `[ item, ... ]` or `null`, reading each item with `item`.
+    fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Option<Vec<T>>> {
+        if self.null()? {
+            return Some(None);
+        }
+        self.eat(b'[')?;
+        let mut out = Vec::new();
+        if self.peek()? == b']' {
+            self.at += 1;
+            return Some(Some(out));
+        }
+        loop {
+            out.push(item(self)?);
+            match self.peek()? {
+                b',' => self.at += 1,
+                b']' => {
+                    self.at += 1;
+                    return Some(Some(out));
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Any well-formed value, unread.
+    fn skip(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'{' => self.object(|r, _| r.skip(depth + 1)),
+            b'[' => self.list(|r| r.skip(depth + 1)).map(drop),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number().map(drop),
+        }
+    }
+
+    fn body(&mut self) -> Option<TranscriptionBody<'a>> {
+        let mut body = TranscriptionBody {
+            event_time: LenientStr(None),
+            organization_id: LenientStr(None),
+            conversation_id: LenientStr(None),
+            communication_id: LenientStr(None),
+            session_start_time_ms: LenientI64(None),
+            transcripts: None,
+            status: None,
+        };
+        let mut seen = Seen::default();
+        self.object(|r, key| {
+            match key {
+                "eventTime" => {
+                    seen.once(0)?;
+                    body.event_time = r.lenient_str()?;
+                }
+                "organizationId" => {
+                    seen.once(1)?;
+                    body.organization_id = r.lenient_str()?;
+                }
+                "conversationId" => {
+                    seen.once(2)?;
+                    body.conversation_id = r.lenient_str()?;
+                }
+                "communicationId" => {
+                    seen.once(3)?;
+                    body.communication_id = r.lenient_str()?;
+                }
+                "sessionStartTimeMs" => {
+                    seen.once(4)?;
+                    body.session_start_time_ms = r.lenient_i64()?;
+                }
+                "transcripts" => {
+                    seen.once(5)?;
+                    body.transcripts = r.list(Self::result)?;
+                }
+                "status" => {
+                    seen.once(6)?;
+                    body.status = r.status()?;
+                }
+                _ => r.skip(2)?,
+            }
+            Some(())
+        })?;
+        Some(body)
+    }
+
+    fn status(&mut self) -> Option<Option<RequestStatus<'a>>> {
+        if self.null()? {
+            return Some(None);
+        }
+        let mut status = RequestStatus {
+            offset_ms: LenientI64(None),
+            status: LenientStr(None),
+        };
+        let mut seen = Seen::default();
+        self.object(|r, key| {
+            match key {
+                "offsetMs" => {
+                    seen.once(0)?;
+                    status.offset_ms = r.lenient_i64()?;
+                }
+                "status" => {
+                    seen.once(1)?;
+                    status.status = r.lenient_str()?;
+                }
+                _ => r.skip(3)?,
+            }
+            Some(())
+        })?;
+        Some(Some(status))
+    }
+
+    fn result(&mut self) -> Option<TranscriptResult<'a>> {
+        let mut t = TranscriptResult {
+            utterance_id: LenientStr(None),
+            is_final: None,
+            channel: LenientStr(None),
+            alternatives: None,
+            engine_provider: LenientStr(None),
+            engine_id: LenientStr(None),
+            dialect: LenientStr(None),
+        };
+        let mut seen = Seen::default();
+        self.object(|r, key| {
+            match key {
+                "utteranceId" => {
+                    seen.once(0)?;
+                    t.utterance_id = r.lenient_str()?;
+                }
+                "isFinal" => {
+                    seen.once(1)?;
+                    t.is_final = r.bool()?;
+                }
+                "channel" => {
+                    seen.once(2)?;
+                    t.channel = r.lenient_str()?;
+                }
+                "alternatives" => {
+                    seen.once(3)?;
+                    t.alternatives = r.list(Self::alternative)?;
+                }
+                "engineProvider" => {
+                    seen.once(4)?;
+                    t.engine_provider = r.lenient_str()?;
+                }
+                "engineId" => {
+                    seen.once(5)?;
+                    t.engine_id = r.lenient_str()?;
+                }
+                "dialect" => {
+                    seen.once(6)?;
+                    t.dialect = r.lenient_str()?;
+                }
+                _ => r.skip(4)?,
+            }
+            Some(())
+        })?;
+        Some(t)
+    }
+
+    fn alternative(&mut self) -> Option<Alternative<'a>> {
+        let mut a = Alternative {
+            confidence: None,
+            offset_ms: LenientI64(None),
+            duration_ms: LenientI64(None),
+            transcript: LenientStr(None),
+            words: None,
+            decorated_transcript: LenientStr(None),
+            decorated_words: None,
+        };
+        let mut seen = Seen::default();
+        self.object(|r, key| {
+            match key {
+                "confidence" => {
+                    seen.once(0)?;
+                    a.confidence = r.f64()?;
+                }
+                "offsetMs" => {
+                    seen.once(1)?;
+                    a.offset_ms = r.lenient_i64()?;
+                }
+                "durationMs" => {
+                    seen.once(2)?;
+                    a.duration_ms = r.lenient_i64()?;
+                }
+                "transcript" => {
+                    seen.once(3)?;
+                    a.transcript = r.lenient_str()?;
+                }
+                "words" => {
+                    seen.once(4)?;
+                    a.words = r.list(Self::word)?;
+                }
+                "decoratedTranscript" => {
+                    seen.once(5)?;
+                    a.decorated_transcript = r.lenient_str()?;
+                }
+                "decoratedWords" => {
+                    seen.once(6)?;
+                    a.decorated_words = r.list(Self::word)?;
+                }
+                _ => r.skip(6)?,
+            }
+            Some(())
+        })?;
+        Some(a)
+    }
+
+    fn word(&mut self) -> Option<Word<'a>> {
+        let mut w = Word {
+            confidence: None,
+            offset_ms: LenientI64(None),
+            duration_ms: LenientI64(None),
+            word: LenientStr(None),
+        };
+        let mut seen = Seen::default();
+        self.object(|r, key| {
+            match key {
+                "confidence" => {
+                    seen.once(0)?;
+                    w.confidence = r.f64()?;
+                }
+                "offsetMs" => {
+                    seen.once(1)?;
+                    w.offset_ms = r.lenient_i64()?;
+                }
+                "durationMs" => {
+                    seen.once(2)?;
+                    w.duration_ms = r.lenient_i64()?;
+                }
+                "word" => {
+                    seen.once(3)?;
+                    w.word = r.lenient_str()?;
+                }
+                _ => r.skip(8)?,
+            }
+            Some(())
+        })?;
+        Some(w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Envelope, decode_envelope};
+    use crate::decode::{DecodeError, Event};
+
+    const SAMPLE: &str = include_str!("../../../../../benches/data/envelopes-sample.jsonl");
+
+    fn events(env: Envelope<'_>) -> Result<Vec<Event>, DecodeError> {
+        let mut out = Vec::new();
+        decode_envelope(env, &mut out).map(|()| out)
+    }
+
+    /// Whatever the fast reader accepts, serde accepts too, with the same events.
+    fn agrees(doc: &str) -> bool {
+        let Some(fast) = super::envelope(doc) else {
+            return false;
+        };
+        let slow: Envelope<'_> = serde_json::from_str(doc)
+            .unwrap_or_else(|e| panic!("fast reader accepted what serde rejects ({e}): {doc}"));
+        // Compared as text: a missing confidence is NaN, which is not equal to itself.
+        let (fast, slow) = (format!("{:?}", events(fast)), format!("{:?}", events(slow)));
+        assert!(fast == slow, "readers disagree on {doc}\n{fast}\n{slow}");
+        true
+    }
+
+    #[test]
+    fn reads_the_benchmark_sample() {
+        for line in SAMPLE.lines() {
+            assert!(agrees(line), "fast reader gave up on {line}");
+        }
+    }
+
+    #[test]
+    fn reads_the_pretty_printed_envelope() {
+        assert!(agrees(include_str!("../../../tests/data/transcription-envelope.json")));
+    }
+
+    #[test]
+    fn agrees_with_serde_on_damaged_documents() {
+        let replacements = [
+            "\"", "\\", "}", "]", "{", "[", ",", ":", " ", "0", "01", ".", "1.5", "e", "-", "x",
+            "\u{1}", "null", "true", "\"a\"", "1e400", "12345678901234567890",
+        ];
+        let mut accepted = 0;
+        for line in SAMPLE.lines().take(6) {
+            let cuts = line.char_indices().map(|(i, _)| i).step_by(5);
+            for at in cuts {
+                assert!(!agrees(&line[..at]) || at == 0, "accepted a prefix: {}", &line[..at]);
+                let next = line[at..].chars().next().map_or(0, char::len_utf8);
+                for r in replacements {
+                    let replaced = format!("{}{r}{}", &line[..at], &line[at + next..]);
+                    let inserted = format!("{}{r}{}", &line[..at], &line[at..]);
+                    accepted += usize::from(agrees(&replaced)) + usize::from(agrees(&inserted));
+                }
+            }
+        }
+        // Whitespace between tokens and changed digits are still the common shape.
+        assert!(accepted > 1000, "{accepted}");
+    }
+
+    #[test]
+    fn gives_up_on_what_needs_the_tolerant_reader() {
+        let base = r#"{"topicName":"v2.conversations.c.transcription","eventBody":{"transcripts":[{"utteranceId":"u","alternatives":[{"offsetMs":OFFSET,"transcript":"TEXT"}]}]}}"#;
+        let doc = |offset: &str, text: &str| base.replace("OFFSET", offset).replace("TEXT", text);
+        assert!(agrees(&doc("5", "hi")));
+        for (offset, text) in [("5.0", "hi"), ("\"5\"", "hi"), ("5", "h\\u0069"), ("5", "tab\\t")] {
+            assert!(!agrees(&doc(offset, text)), "{offset} {text}");
+            let mut out = Vec::new();
+            crate::decode::decode_into(crate::decode::WireFormat::Notifications, doc(offset, text).as_bytes(), &mut out)
+                .expect("the serde reader reads it");
+        }
+        let eventbody_first = r#"{"eventBody":{"transcripts":[]},"topicName":"v2.conversations.c.transcription"}"#;
+        assert!(!agrees(eventbody_first));
+        let twice = r#"{"topicName":"v2.conversations.c.transcription","eventBody":{"conversationId":"a","conversationId":"b"}}"#;
+        assert!(!agrees(twice));
+    }
+}
