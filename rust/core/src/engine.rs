@@ -52,7 +52,7 @@ use crate::decode::{
     ControlEvent, ConversationEvent, DecodeError, Event, MetadataEvent, ParticipantsEvent,
     StatusEvent, TranscriptEvent, WireFormat, WordEvent, decode_into,
 };
-use crate::framing::{FrameAssembler, FramingConfig, FramingError, Mode};
+use crate::framing::{self, FrameAssembler, FramingConfig, FramingError, Mode};
 use crate::metrics::Stats;
 use crate::privacy::{Privacy, PrivacyConfig};
 use crate::quality::QualityConfig;
@@ -283,6 +283,18 @@ impl Engine {
                         offset: Some(self.config.framing.max_document_bytes as u64),
                     };
                     self.reject(frame, &err, out);
+                } else if memchr::memchr(b'\\', frame).is_some() {
+                    // The decoders skip what they do not read without decoding its escapes, so a
+                    // frame with escapes is validated by the assembler first (a lone surrogate in
+                    // an ignored field is as invalid as anywhere else).
+                    let mut valid = false;
+                    self.assembler.feed(frame, &mut |_| valid = true);
+                    for e in self.assembler.take_errors() {
+                        self.framing_error(&e, frame, out);
+                    }
+                    if valid {
+                        self.document(frame, received_at_ms, out);
+                    }
                 } else {
                     self.document(frame, received_at_ms, out);
                 }
@@ -292,12 +304,11 @@ impl Engine {
                     &mut self.assembler,
                     FrameAssembler::new(self.config.framing.clone()),
                 );
-                assembler.feed(frame, &mut |doc| self.document(doc, received_at_ms, out));
-                let errors = assembler.take_errors();
+                assembler.feed_pieces(frame, &mut |piece| match piece {
+                    framing::Piece::Document(doc) => self.document(doc, received_at_ms, out),
+                    framing::Piece::Error(e) => self.framing_error(&e, frame, out),
+                });
                 self.assembler = assembler;
-                for e in errors {
-                    self.framing_error(&e, frame, out);
-                }
             }
         }
     }

@@ -217,6 +217,15 @@ pub struct FrameAssembler {
     /// The open document's bytes from earlier chunks (empty when it began in the current one).
     buffer: Vec<u8>,
     machine: Machine,
+    /// Set during [`FrameAssembler::feed_pieces`]: errors go to the callback, in stream order.
+    deliver_errors: bool,
+}
+
+/// What [`FrameAssembler::feed_pieces`] hands out, in the order it occurs in the stream.
+#[derive(Debug)]
+pub enum Piece<'a> {
+    Document(&'a [u8]),
+    Error(FramingError),
 }
 
 impl FrameAssembler {
@@ -231,6 +240,7 @@ impl FrameAssembler {
             phase: Phase::Idle,
             doc_start: 0,
             buffer: Vec::new(),
+            deliver_errors: false,
         }
     }
 
@@ -241,7 +251,26 @@ impl FrameAssembler {
     pub fn feed(&mut self, chunk: &[u8], on_document: &mut impl FnMut(&[u8])) {
         match self.config.mode {
             Mode::Message => self.feed_message(chunk, on_document),
-            Mode::Stream => self.feed_stream(chunk, on_document),
+            Mode::Stream => self.feed_stream(chunk, &mut |piece| {
+                if let Piece::Document(doc) = piece {
+                    on_document(doc);
+                }
+            }),
+        }
+    }
+
+    /// Like [`feed`](Self::feed), but errors are handed to `on_piece` too, interleaved with the
+    /// documents in stream order (an error between two documents comes between them), instead
+    /// of being collected.
+    pub fn feed_pieces(&mut self, chunk: &[u8], on_piece: &mut impl FnMut(Piece<'_>)) {
+        self.deliver_errors = true;
+        match self.config.mode {
+            Mode::Message => self.feed_message(chunk, &mut |doc| on_piece(Piece::Document(doc))),
+            Mode::Stream => self.feed_stream(chunk, on_piece),
+        }
+        self.deliver_errors = false;
+        for e in std::mem::take(&mut self.errors) {
+            on_piece(Piece::Error(e));
         }
     }
 
@@ -332,7 +361,7 @@ impl FrameAssembler {
         }
     }
 
-    fn feed_stream(&mut self, chunk: &[u8], on_document: &mut impl FnMut(&[u8])) {
+    fn feed_stream(&mut self, chunk: &[u8], on_document: &mut impl FnMut(Piece<'_>)) {
         let base = self.pos;
         self.pos += chunk.len() as u64;
         let mut i = 0;
@@ -398,15 +427,20 @@ impl FrameAssembler {
         chunk: &[u8],
         start_in_chunk: Option<usize>,
         stop: usize,
-        on_document: &mut impl FnMut(&[u8]),
+        on_document: &mut impl FnMut(Piece<'_>),
     ) {
         self.phase = Phase::Idle;
+        if self.deliver_errors {
+            for e in std::mem::take(&mut self.errors) {
+                on_document(Piece::Error(e));
+            }
+        }
         if let Some(start) = start_in_chunk {
             // The document began in this chunk, so nothing of it is buffered: zero-copy.
-            on_document(&chunk[start..stop]);
+            on_document(Piece::Document(&chunk[start..stop]));
         } else {
             self.append(&chunk[..stop]);
-            on_document(&self.buffer);
+            on_document(Piece::Document(&self.buffer));
             self.buffer.clear();
         }
     }
