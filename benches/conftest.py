@@ -1,7 +1,8 @@
 """Benchmark fixtures: the realistic corpus (``benches/corpus.py``) and the pure-Python reference.
 
 Benchmarks are tests: each asserts its result and runs once as a smoke test under
-``--benchmark-disable`` (in ``addopts``). For measurements, run::
+``--benchmark-disable`` (in ``addopts``). The real servers the pipeline benchmarks write to are the
+sink tests' (``tests/sinks/services.py``). For measurements, run::
 
     python -m pytest benches --benchmark-enable --benchmark-only --benchmark-json=.benchmarks/run.json -q
     python benches/guard.py .benchmarks/run.json
@@ -19,6 +20,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 import corpus  # noqa: E402
+from sinks.services import influxd, nats_server, victoria, webhook_server  # noqa: E402
+
+__all__ = ["frames", "influxd", "nats_server", "stream_chunks", "victoria", "webhook_server"]
 
 N_FRAMES = 500
 """Envelopes per benchmark round: about 1.3 MB, the A.7 size mix."""

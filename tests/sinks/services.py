@@ -4,7 +4,9 @@
 API) and ``nats-server -js`` are started as subprocesses, polled for readiness with a timeout and
 always terminated. A test that needs a binary that is not installed is skipped with the package
 to install (``.ci/install-services`` installs them in CI). The webhook peer is an aiohttp server
-in the test process. Records come from the real engine fed with notification-shaped frames.
+in the test process (``webhook``), or the same server in a process of its own (``webhook_server``,
+``python services.py webhook PORT``) for the benchmarks, so that its work does not share their
+interpreter. Records come from the real engine fed with notification-shaped frames.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -140,6 +143,12 @@ def influx_query(url: str, q: str, db: str | None = None) -> Any:
         return json.loads(r.read())
 
 
+def influx_points_written(url: str) -> int:
+    """Points influxd accepted over HTTP since it started (``SHOW STATS``, replays included)."""
+    series = influx_query(url, "SHOW STATS FOR 'httpd'")["results"][0]["series"][0]
+    return int(dict(zip(series["columns"], series["values"][0], strict=True))["pointsWrittenOK"])
+
+
 def start_victoria(tmp: Path, port: int | None = None) -> Service:
     binary = need("victoria-metrics", "victoria-metrics")
     port = port or free_port()
@@ -161,6 +170,15 @@ def victoria_export(url: str, match: str) -> list[dict[str, Any]]:
         return [json.loads(line) for line in r.read().splitlines() if line.strip()]
 
 
+def victoria_lines_read(url: str) -> int:
+    """Line-protocol lines VictoriaMetrics parsed since it started (replays included)."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith('vm_protoparser_rows_read_total{type="influx"}'):
+                return int(float(line.rsplit(" ", 1)[1]))
+    return 0
+
+
 def start_nats(tmp: Path, port: int | None = None) -> Service:
     binary = need("nats-server", "nats-server")
     port = port or free_port()
@@ -168,6 +186,18 @@ def start_nats(tmp: Path, port: int | None = None) -> Service:
     svc = start(cmd, tmp, port, None, "nats-server")
     svc.url = f"nats://127.0.0.1:{port}"
     return svc
+
+
+async def nats_stream_messages(url: str, stream: str = "GCSTREAM") -> int:
+    """Messages stored in a JetStream stream (the server drops replayed message ids)."""
+    import nats
+
+    nc = await nats.connect(url)
+    try:
+        info = await nc.jetstream().stream_info(stream)
+        return int(info.state.messages)
+    finally:
+        await nc.close()
 
 
 @pytest.fixture
@@ -232,13 +262,24 @@ class Webhook:
         self.received.append(body)
         return web.Response(status=201)
 
+    async def stats(self, request: web.Request) -> web.Response:
+        """What arrived, as JSON: for a peer in another process."""
+        return web.json_response(
+            {"attempts": self.attempts, "received": len(self.received), "duplicates": self.duplicates}
+        )
+
+    def app(self) -> web.Application:
+        """``POST /hook`` (the endpoint) and ``GET /stats``."""
+        app = web.Application()
+        app.router.add_post("/hook", self.handle)
+        app.router.add_get("/stats", self.stats)
+        return app
+
 
 @pytest_asyncio.fixture
 async def webhook() -> AsyncIterator[Webhook]:
     hook = Webhook()
-    app = web.Application()
-    app.router.add_post("/hook", hook.handle)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(hook.app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -248,6 +289,27 @@ async def webhook() -> AsyncIterator[Webhook]:
         yield hook
     finally:
         await runner.cleanup()
+
+
+def start_webhook(tmp: Path, port: int | None = None) -> Service:
+    """The :class:`Webhook` peer in a process of its own; it posts to ``url + "/hook"``."""
+    port = port or free_port()
+    return start([sys.executable, __file__, "webhook", str(port)], tmp, port, "/stats", "webhook")
+
+
+def webhook_stats(url: str) -> dict[str, int]:
+    """``attempts``, ``received`` (first deliveries) and ``duplicates`` of a :func:`start_webhook` peer."""
+    with urllib.request.urlopen(f"{url}/stats", timeout=5) as r:
+        return {k: int(v) for k, v in json.loads(r.read()).items()}
+
+
+@pytest.fixture
+def webhook_server(tmp_path: Path) -> Iterator[Service]:
+    svc = start_webhook(tmp_path)
+    try:
+        yield svc
+    finally:
+        svc.stop()
 
 
 # -- data -----------------------------------------------------------------------------------
@@ -310,3 +372,10 @@ def records(conversations: int = 2, per_conversation: int = 5) -> list[Any]:
 
 def utterances(recs: list[Any]) -> list[Any]:
     return [r for r in recs if type(r) is gcstream.Utterance]
+
+
+if __name__ == "__main__":
+    # ``python services.py webhook PORT``: the webhook peer in its own process (start_webhook).
+    if len(sys.argv) != 3 or sys.argv[1] != "webhook":
+        sys.exit("usage: services.py webhook PORT")
+    web.run_app(Webhook().app(), host="127.0.0.1", port=int(sys.argv[2]), access_log=None, print=None)
