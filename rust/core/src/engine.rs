@@ -44,7 +44,7 @@
 //! one of the counters `duplicates`, `stale_partials`, `dropped` or `gaps["duplicate"]`.
 
 use std::collections::{HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use crate::coalesce::{CoalesceMode, Pending, Piece, merge_flags};
 use crate::conversation::{Conversations, is_end_status, update};
@@ -162,7 +162,7 @@ fn config_error(field: &str, message: &str) -> ConfigError {
 /// A bounded set of recently seen keys (64-bit hashes), forgetting the oldest first.
 #[derive(Debug)]
 struct SeenSet {
-    set: HashSet<u64>,
+    set: HashSet<u64, BuildHasherDefault<KeyHasher>>,
     order: VecDeque<u64>,
     capacity: usize,
 }
@@ -170,7 +170,7 @@ struct SeenSet {
 impl SeenSet {
     fn new(capacity: usize) -> Self {
         Self {
-            set: HashSet::new(),
+            set: HashSet::default(),
             order: VecDeque::new(),
             capacity: capacity.max(1),
         }
@@ -192,6 +192,26 @@ impl SeenSet {
             }
         }
         true
+    }
+}
+
+/// The set's keys are already SipHash outputs: hashing them again would only cost time.
+#[derive(Debug, Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
     }
 }
 
