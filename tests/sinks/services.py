@@ -243,11 +243,21 @@ class Webhook:
     keys: set[str] = field(default_factory=set)
     attempts: int = 0
     duplicates: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
 
     async def handle(self, request: web.Request) -> web.Response:
         self.attempts += 1
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.Response(status=401)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._accept(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _accept(self, request: web.Request) -> web.Response:
         if self.slow:
             await asyncio.sleep(self.slow)
         if self.fail_status is not None:

@@ -24,9 +24,51 @@ async def test_posts_each_utterance_once_with_bearer_and_key(webhook: Webhook) -
         await sink.write(recs)  # a replay: the receiver answers 409, counted as delivered
     await sink.aclose()
     utts = utterances(recs)
-    assert [b["utterance_id"] for b in webhook.received] == [u.utterance_id for u in utts]
+    assert sorted(b["key"] for b in webhook.received) == sorted(set(b["key"] for b in webhook.received))
+    assert len(webhook.received) == len(utts)
+    for conversation in {u.conversation_id for u in utts}:  # in order within a conversation
+        sent = [u.utterance_id for u in utts if u.conversation_id == conversation]
+        got = [b["utterance_id"] for b in webhook.received if b["conversation_id"] == conversation]
+        assert got == sent
     assert webhook.duplicates == len(utts)
-    assert webhook.received[0]["text"] == utts[0].text
+    assert {b["text"] for b in webhook.received} == {u.text for u in utts}
+
+
+async def test_conversations_are_posted_concurrently_each_in_order(webhook: Webhook) -> None:
+    webhook.slow = 0.05
+    recs = records(6, 4)
+    sink = WebhookSink(webhook.url, token=webhook.token, retry=FAST, concurrency=3)
+    await sink.open()
+    async with asyncio.timeout(TIMEOUT):
+        await sink.write(recs)
+    await sink.aclose()
+    assert webhook.max_in_flight == 3  # never more than configured, and really overlapping
+    utts = utterances(recs)
+    for conversation in {u.conversation_id for u in utts}:
+        sent = [u.utterance_id for u in utts if u.conversation_id == conversation]
+        got = [b["utterance_id"] for b in webhook.received if b["conversation_id"] == conversation]
+        assert got == sent
+
+
+async def test_one_lane_failing_fails_the_batch_after_the_others_finish(webhook: Webhook) -> None:
+    recs = records(3, 2)
+    sink = WebhookSink(webhook.url, token=webhook.token, retry=FAST, concurrency=3)
+    await sink.open()
+    webhook.fail_status = 503
+    with pytest.raises(SinkError, match="after 3 attempts"):
+        async with asyncio.timeout(TIMEOUT):
+            await sink.write(recs)
+    assert webhook.in_flight == 0
+    webhook.fail_status = None
+    async with asyncio.timeout(TIMEOUT):
+        await sink.write(recs)  # the replay delivers everything, each key once
+    await sink.aclose()
+    assert len(webhook.received) == len({b["key"] for b in webhook.received}) == len(utterances(recs))
+
+
+def test_concurrency_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="concurrency"):
+        WebhookSink("http://127.0.0.1:9/hook", concurrency=0)
 
 
 async def test_retries_5xx_then_opens_the_circuit(webhook: Webhook) -> None:
