@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from gcstream.exceptions import ApiError, AuthError, ConnectionLostError, RateLimitedError
-from gcstream.genesys.retry import DEFAULT_RETRY_AFTER_S, Backoff, parse_retry_after
+from gcstream.genesys.retry import DEFAULT_RETRY_AFTER_S, Backoff, describe_io_error, parse_retry_after
 
 __all__ = ["ClientCredentials", "Token", "TokenSource", "refresh_at"]
 
@@ -195,7 +195,7 @@ class ClientCredentials:
                 attempts += 1
                 if attempts >= self._max_attempts:
                     raise ConnectionLostError(
-                        f"cannot reach the OAuth endpoint {self._url}: {exc!r}"
+                        f"cannot reach the OAuth endpoint {self._url}: {describe_io_error(exc)}"
                     ) from exc
                 await self._sleep(self._backoff.next_delay())
                 continue
@@ -259,6 +259,7 @@ def _credentials_message(status: int, body: Any, client_id: str) -> str:
         detail = f" ({'; '.join(parts)})" if parts else ""
     return (
         f"Genesys Cloud refused the OAuth client credentials for client id {client_id!r} "
-        f"(HTTP {status}){detail}: check GENESYS_CLOUD_CLIENT_ID / GENESYS_CLOUD_CLIENT_SECRET, that the "
+        f"(HTTP {status}){detail}: check the client id and secret (genesys.client_id / client_secret, or "
+        "GENESYS_CLOUD_CLIENT_ID / GENESYS_CLOUD_CLIENT_SECRET, which win over the file), that the "
         "OAuth client uses the Client Credentials grant, and that region/base_url points at its org"
     )

@@ -12,6 +12,7 @@ Subcommands:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -249,6 +250,49 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_cmd_demo)
 
 
+RUN_STOP_GRACE_S = 15.0
+"""How long ``gcstream run`` gives a stop beyond ``[pipeline] shutdown_timeout`` (which bounds the
+sinks' drain): closing the source (unsubscribing, itself bounded at 5 s, and the sockets) and the
+sinks. Past it the process exits anyway, saying so."""
+
+
+async def _check_local_sinks(cfg: Any) -> None:
+    """Fail at start-up, naming the setting, when a file sink or the spool directory cannot be
+    written: otherwise the first records would find out, and the run would spool (or retry) for
+    ever instead of stopping with an error.
+
+    Raises:
+        ConfigError: ``sinks.jsonl.path``, ``sinks.sqlite.path`` or ``sinks.spool_dir`` is unusable.
+    """
+    import tempfile
+
+    from gcstream.demo import build_sinks
+    from gcstream.sinks.jsonl import JsonlSink
+    from gcstream.sinks.sqlite import SqliteSink
+
+    spool = Path(cfg.sinks.spool_dir)
+    try:
+        spool.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=spool):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"sinks.spool_dir: cannot write the spool directory {str(spool)!r} ({exc.strerror or exc})",
+            field="sinks.spool_dir",
+        ) from None
+    for sink in build_sinks(cfg):
+        if not isinstance(sink, JsonlSink | SqliteSink):
+            continue  # network sinks that are down are spooled, not fatal
+        field = f"sinks.{'jsonl' if isinstance(sink, JsonlSink) else 'sqlite'}.path"
+        try:
+            await sink.open()
+        except GcstreamError as exc:
+            raise ConfigError(f"{field}: {exc}", field=field) from None
+        finally:
+            with contextlib.suppress(Exception):
+                await sink.aclose()
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -263,20 +307,29 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides["logging"] = {"level": args.log_level}
     cfg = load_config(args.config, overrides=overrides)
     log_file = cfg.logging.file
-    configure(
-        cfg.logging.level,
-        cfg.logging.format,
-        path=str(log_file) if log_file else None,
-        secrets=(cfg.genesys.client_secret.get_secret_value(),),
-    )
+    try:
+        configure(
+            cfg.logging.level,
+            cfg.logging.format,
+            path=str(log_file) if log_file else None,
+            secrets=(cfg.genesys.client_secret.get_secret_value(),),
+        )
+    except OSError as exc:
+        raise ConfigError(
+            f"logging.file: cannot open the log file {str(log_file)!r} ({exc.strerror or exc})",
+            field="logging.file",
+        ) from None
 
     async def main() -> int:
         stop = asyncio.Event()
         _install_signal_handlers(stop)
+        await _check_local_sinks(cfg)
         runtime = Runtime(cfg)
         await runtime.start()
         if runtime.url:
             print(f"gcstream run: captions {runtime.url}/  metrics {runtime.url}/metrics", file=sys.stderr)
+        limit = cfg.pipeline.shutdown_timeout + RUN_STOP_GRACE_S
+        timed_out = False
         try:
             stopped = asyncio.create_task(stop.wait())
             finished = asyncio.create_task(runtime.finished.wait())
@@ -284,11 +337,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
             stopped.cancel()
             finished.cancel()
         finally:
-            async with asyncio.timeout(cfg.pipeline.shutdown_timeout):
-                await runtime.stop()
+            # The pipeline bounds the drain itself (shutdown_timeout, then it spools what is
+            # left); this only guards against a stop that cannot finish at all. A TimeoutError
+            # must not escape: it is an OSError, which main() would print as an empty message.
+            try:
+                async with asyncio.timeout(limit):
+                    await runtime.stop()
+            except TimeoutError:
+                timed_out = True
             await runtime.stop_web()
         if runtime.error is not None:
             raise runtime.error
+        if timed_out:
+            print(
+                f"gcstream run: stopping took longer than {limit:g} s (shutdown_timeout "
+                f"{cfg.pipeline.shutdown_timeout:g} s + {RUN_STOP_GRACE_S:g} s); records not yet "
+                "written or spooled may be lost",
+                file=sys.stderr,
+            )
+            return 1
+        report = runtime.report
+        if report is not None and report.exit_code != 0:
+            print(
+                f"gcstream run: {report.lost} record(s) lost by the sinks and {report.dropped} dropped by "
+                f"the ring (overflow = {cfg.pipeline.overflow!r}); see the audit log",
+                file=sys.stderr,
+            )
+            return report.exit_code
         return 0
 
     return asyncio.run(main())
@@ -299,7 +374,10 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "run",
         help="ingest a Genesys Cloud org as configured",
         description="Connect to Genesys Cloud with the settings in --config (environment variables "
-        "win over the file) and deliver records to the configured sinks until SIGINT/SIGTERM.",
+        "win over the file) and deliver records to the configured sinks until SIGINT/SIGTERM. "
+        "Exit status: 0 after SIGINT/SIGTERM once everything read was delivered or spooled; 1 if "
+        "records were lost (or the stop overran); 2 for a configuration error or a connection that "
+        "cannot be set up (credentials refused, permission missing, peer unreachable).",
     )
     p.add_argument("--config", "-c", default=None, help="TOML config file (see examples/gcstream.toml)")
     p.add_argument("--http", default=None, metavar="HOST:PORT", help="override [http] listen ('' for none)")

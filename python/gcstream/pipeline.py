@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from gcstream._aio import cancel_and_wait
 from gcstream._core import Engine, Partial, Ring, Utterance
 from gcstream.exceptions import ConfigError, SinkError
 from gcstream.genesys.retry import Backoff
@@ -473,19 +474,21 @@ class Pipeline:
                 loop.add_signal_handler(sig, self.stop, "signal")
         try:
             async with contextlib.AsyncExitStack() as stack:
-                source = self.source
+                source: AsyncIterable[Any] | None = self.source
                 if hasattr(source, "__aenter__"):
-                    source = await stack.enter_async_context(source)  # type: ignore[arg-type]
-                for r in self._runners:
-                    r.task = asyncio.create_task(r.run(), name=f"gcstream-sink-{r.sink.name}")
-                reader = asyncio.create_task(self._read(source), name="gcstream-reader")
-                try:
-                    await self._ingest(source)
-                finally:
-                    reader.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await reader
-                await self._shutdown()
+                    source = await self._enter_source(stack, source)
+                if source is not None:
+                    for r in self._runners:
+                        r.task = asyncio.create_task(r.run(), name=f"gcstream-sink-{r.sink.name}")
+                    reader = asyncio.create_task(self._read(source), name="gcstream-reader")
+                    try:
+                        await self._ingest(source)
+                    finally:
+                        await cancel_and_wait(reader)
+                    await self._shutdown()
+                else:
+                    for r in self._runners:  # stopped while connecting: no sink was opened
+                        r.report.state = "closed"
         finally:
             if handle_signals:
                 for sig in (signal.SIGINT, signal.SIGTERM):
@@ -504,6 +507,28 @@ class Pipeline:
         if self._source_error is not None:
             raise self._source_error
         return self.report
+
+    async def _enter_source(self, stack: contextlib.AsyncExitStack, source: Any) -> AsyncIterable[Any] | None:
+        """Enter (connect) the source; returns None when :meth:`stop` comes first.
+
+        Connecting can take long (retries, ``Retry-After`` waits): a stop (SIGTERM) must not wait
+        for it. The connection is then abandoned (the source cleans up after a cancelled start).
+        """
+        entering = asyncio.ensure_future(stack.enter_async_context(source))
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({entering, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            await cancel_and_wait(entering, stopping, timeout=self.shutdown_timeout)
+            raise
+        stopping.cancel()
+        if entering.done():
+            entered: AsyncIterable[Any] = entering.result()  # the source's start-up error, if any
+            return entered
+        # The source cleans up after a cancelled start; if its start finished regardless, the
+        # stack closes it.
+        await cancel_and_wait(entering, timeout=self.shutdown_timeout)
+        return None
 
     async def _read(self, source: AsyncIterable[Any]) -> None:
         """Pull frames while the ring is not paused and the frame queue has room."""

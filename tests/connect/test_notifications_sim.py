@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,10 @@ from gcstream.simulator import OAuthClient, Simulator, SimulatorConfig
 from gcstream.sources.notifications import NotificationsSource
 
 Fault = Callable[[Simulator], Awaitable[None]]
+
+# run() bounds the client side at 90 s; this bounds everything else too (the simulator's start and
+# stop), so that a hang fails this test with a stack dump instead of stalling the suite.
+pytestmark = pytest.mark.timeout(150)
 
 
 def sim_config(**over: Any) -> SimulatorConfig:
@@ -166,6 +171,40 @@ async def test_each_fault_delivers_exactly_once(tmp_path: Path, fault: Fault) ->
             assert result["stats"]["handovers"] >= 1
         if fault is short_stall:
             assert result["stats"]["reconnects"] == 0
+
+
+async def test_long_429_storm_does_not_delay_subscribing_new_calls(tmp_path: Path) -> None:
+    """A 429 storm far longer than one Retry-After, at 20x speed: REST can do about one request a
+    second and most are refused, yet every call that starts during the storm is subscribed over
+    the socket before its first utterance, so all it says is "sent while subscribed" and arrives
+    once. The PUT that ends the storm confirms the list; nothing is left behind."""
+    storm_started: list[float] = []
+    first_emission: dict[str, float] = {}
+
+    async def storm_on(sim: Simulator) -> None:
+        sim.faults.retry_after_s = 1
+        sim.faults.rest_429_p = 0.9
+        storm_started.append(time.monotonic())
+
+    async def storm_off(sim: Simulator) -> None:
+        sim.faults.rest_429_p = 0.0
+
+    cfg = sim_config(time_scale=20.0, conversations=6, max_conversations=16)
+    async with Simulator(cfg) as sim:
+        sim.platform.listeners.add(
+            lambda conv, em: first_emission.setdefault(conv.conversation_id, time.monotonic())
+        )
+        result = await run(sim, tmp_path, [(0.5, storm_on), (6.0, storm_off)])
+        check_exactly_once(result)
+        check_backoff(result["delays"])
+        check_no_leaks(sim)
+        assert sim.stats.rate_limited >= 3, "there was no storm"
+        assert result["stats"]["socket_subscribes"] >= 1
+        tracker: SentTracker = result["tracker"]
+        during = {cid for cid, t in first_emission.items() if t > storm_started[0]}
+        assert len(during) >= 4, "no call started during the storm"
+        late = {key for key in tracker.truth() - tracker.expected() if key[0] in during}
+        assert not late, f"{len(late)} utterance(s) of calls started during the storm were sent unsubscribed"
 
 
 async def test_token_expiry_is_refreshed_before_channels_die(tmp_path: Path) -> None:

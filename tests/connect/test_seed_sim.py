@@ -6,9 +6,12 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from gc_connect_helpers import HEARTBEAT, settings_for
 from gcstream.simulator import Simulator, SimulatorConfig
 from gcstream.sources.seed import SeedSource
+
+pytestmark = pytest.mark.timeout(90)
 
 
 def sim() -> Simulator:

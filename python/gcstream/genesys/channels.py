@@ -13,7 +13,13 @@ reconciles: topics that left the set are taken off their channel, new ones are p
 first channel with room (at most ``max_topics`` each), creating channels up to ``max_channels``.
 Each changed channel gets one ``PUT .../subscriptions?ignoreErrors=true`` with its whole list, so
 the server's list always equals ours (no leaks, and a lost or retried request cannot leave stale
-topics behind). Topics the server rejects are dropped from the set and reported.
+topics behind); a PUT retried after a ``Retry-After`` wait sends the list wanted *then*. Topics the
+server rejects are dropped from the set and reported.
+
+While REST is rate-limited (a 429's ``Retry-After`` is running, or the budget is spent), new
+topics do not wait for it: with a ``socket_subscribe`` hook they are placed at once on a channel
+with room and subscribed over that channel's WebSocket (``{"message":"subscribe",...}``, which
+costs no REST budget). The PUT that follows confirms them (and reports rejections) as usual.
 
 Channel ids are persisted (:class:`ChannelStore`) so that a restart checks them with ``HEAD``
 and reuses them instead of creating new ones and burning the shared 20-channel budget.
@@ -34,6 +40,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+from gcstream._aio import cancel_and_wait
 from gcstream.exceptions import ApiError, GcstreamError
 from gcstream.genesys.rest import RestClient
 
@@ -77,8 +84,10 @@ class Channel:
         renewed_at: Monotonic time of creation or the last resubscribe.
         topics: Topics placed on it (the desired list).
         applied: Topics the server confirmed at the last PUT.
+        via_socket: Topics subscribed over the socket since the last PUT (not yet confirmed).
         dirty: Needs a PUT.
         alive: False once the server has forgotten it (404).
+        replaced_by: The channel that took over its topics once it was found gone.
     """
 
     id: str
@@ -87,8 +96,10 @@ class Channel:
     renewed_at: float = 0.0
     topics: set[str] = field(default_factory=set)
     applied: frozenset[str] = frozenset()
+    via_socket: set[str] = field(default_factory=set)
     dirty: bool = True
     alive: bool = True
+    replaced_by: Channel | None = None
 
     def renew_due(self, now: float, fraction: float) -> bool:
         """True once ``fraction`` of its life has passed since the last renewal."""
@@ -171,6 +182,8 @@ class ChannelStore:
 
 ChannelListener = Callable[[Channel, "Channel | None"], Awaitable[None]]
 """Called with (new channel, the channel it replaces or None) when a channel becomes usable."""
+SocketSubscriber = Callable[[Channel, list[str]], Awaitable[bool]]
+"""Subscribes topics on a channel over its WebSocket; False when it could not (no open socket)."""
 
 
 class Subscriptions:
@@ -183,6 +196,8 @@ class Subscriptions:
         debounce: Seconds to gather changes before applying them.
         store: Where channel ids persist across restarts (None: nowhere).
         on_channel: Told about every new or replacement channel (the source opens a socket).
+        socket_subscribe: Subscribes topics over a channel's socket while REST is rate-limited
+            (None: REST only).
         clock: Monotonic clock.
     """
 
@@ -195,6 +210,7 @@ class Subscriptions:
         debounce: float = 0.1,
         store: ChannelStore | None = None,
         on_channel: ChannelListener | None = None,
+        socket_subscribe: SocketSubscriber | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 1 <= max_channels <= CHANNEL_BUDGET:
@@ -205,6 +221,7 @@ class Subscriptions:
         self.debounce = debounce
         self.store = store
         self.on_channel = on_channel
+        self.socket_subscribe = socket_subscribe
         self._clock = clock
         self.channels: list[Channel] = []
         self.desired: set[str] = set()
@@ -213,7 +230,10 @@ class Subscriptions:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._socket_tasks: set[asyncio.Task[None]] = set()
+        self._throttled = 0
         self.flushes = 0
+        self.socket_subscribed = 0
         self.channels_created = 0
         self.channels_reused = 0
         self.errors: list[BaseException] = []
@@ -221,13 +241,59 @@ class Subscriptions:
     # -- the desired set ----------------------------------------------------------------
 
     def add(self, topics: Iterable[str]) -> None:
-        """Want these topics; applied within ``debounce`` seconds (or by :meth:`flush`)."""
-        before = len(self.desired)
-        for t in topics:
-            if t not in self.rejections:
-                self.desired.add(t)
-        if len(self.desired) != before:
-            self._wake.set()
+        """Want these topics; applied within ``debounce`` seconds (or by :meth:`flush`), or at once
+        over a socket while REST is rate-limited."""
+        new = [t for t in dict.fromkeys(topics) if t not in self.rejections and t not in self.desired]
+        if not new:
+            return
+        self.desired.update(new)
+        self._wake.set()
+        if self.socket_subscribe is not None and self.congested():
+            self._place_now(new)
+
+    def congested(self) -> bool:
+        """True while REST calls have to wait for the rate limit (a PUT is waiting out a 429, or a
+        request made now would wait)."""
+        return self._throttled > 0 or self.rest.limiter.delay() > 0
+
+    def _place_now(self, topics: list[str]) -> None:
+        """Place ``topics`` on channels with room now and subscribe them over those channels'
+        sockets (creating a channel needs REST: topics without room wait for the flusher)."""
+        touched: dict[Channel, None] = {}
+        for topic in topics:
+            if topic in self.placement:
+                continue
+            ch = next((c for c in self.channels if c.alive and len(c.topics) < self.max_topics), None)
+            if ch is None:
+                break
+            ch.topics.add(topic)
+            ch.dirty = True
+            self.placement[topic] = ch
+            touched[ch] = None
+        for ch in touched:
+            task = asyncio.get_running_loop().create_task(
+                self._subscribe_over_socket(ch), name=f"gcstream-socket-subscribe-{ch.id}"
+            )
+            self._socket_tasks.add(task)
+            task.add_done_callback(self._socket_tasks.discard)
+
+    async def _subscribe_over_socket(self, ch: Channel) -> None:
+        """Subscribe ``ch``'s topics that no PUT confirmed yet over its socket (no REST budget)."""
+        if self.socket_subscribe is None or not ch.alive:
+            return
+        topics = sorted(ch.topics - ch.applied - ch.via_socket)
+        if not topics:
+            return
+        ch.via_socket.update(topics)  # claimed now: a concurrent caller does not send them again
+        try:
+            sent = await self.socket_subscribe(ch, topics)
+        except BaseException:
+            ch.via_socket.difference_update(topics)
+            raise
+        if sent:
+            self.socket_subscribed += len(topics)
+        else:
+            ch.via_socket.difference_update(topics)
 
     def remove(self, topics: Iterable[str]) -> None:
         """No longer want these topics."""
@@ -270,14 +336,13 @@ class Subscriptions:
 
     async def close(self, *, unsubscribe: bool = True) -> None:
         """Stop the flusher; with ``unsubscribe``, empty our channels (ids stay stored for reuse)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        # Not ``cancel(); suppress(CancelledError): await``: that would swallow a cancellation
+        # of close() itself (the caller bounds it with a timeout).
+        await cancel_and_wait(self._task, *self._socket_tasks)
+        self._task = None
         if unsubscribe:
             for ch in self.channels:
-                if ch.alive and ch.applied:
+                if ch.alive and (ch.applied or ch.via_socket):
                     try:
                         await self.rest.call(
                             "DELETE",
@@ -286,6 +351,7 @@ class Subscriptions:
                             what="unsubscribe a channel",
                         )
                         ch.applied = frozenset()
+                        ch.via_socket.clear()
                     except GcstreamError as exc:
                         log.warning("could not empty channel %s on close: %s", ch.id, exc)
         self._persist()
@@ -300,10 +366,14 @@ class Subscriptions:
                 await self.flush()
             except asyncio.CancelledError:
                 raise
-            except GcstreamError as exc:
-                # Keep the change pending; it is retried on the next wake-up.
+            except Exception as exc:
+                # Keep the change pending; it is retried on the next wake-up. Whatever the error,
+                # the flusher must survive it: without it no subscription changes ever again.
                 self.errors.append(exc)
-                log.error("applying subscriptions failed: %s", exc)
+                if isinstance(exc, GcstreamError):
+                    log.error("applying subscriptions failed: %s", exc)
+                else:
+                    log.exception("applying subscriptions failed unexpectedly")
                 await asyncio.sleep(max(self.debounce, 1.0))
                 self._wake.set()
 
@@ -318,6 +388,8 @@ class Subscriptions:
                 old.topics.discard(topic)
                 old.dirty = True
             for topic in sorted(self.desired - set(self.placement)):
+                if topic in self.placement or topic not in self.desired:
+                    continue  # placed (or dropped) meanwhile, while a channel was being created
                 ch = await self._room()
                 if ch is None:
                     if topic not in self.rejections:
@@ -383,16 +455,36 @@ class Subscriptions:
             )
 
     async def _apply(self, ch: Channel) -> None:
-        topics = sorted(ch.topics)
-        resp = await self.rest.call(
-            "PUT",
-            f"{_CHANNELS}/{ch.id}/subscriptions",
-            params={"ignoreErrors": "true"},
-            json=[{"id": t} for t in topics],
-            allow=(404,),
-            permission=TRANSCRIPTION_PERMISSION,
-            what="subscribe topics",
-        )
+        topics: list[str] = []
+        throttled = False
+
+        def body() -> list[dict[str, str]]:
+            # Built at every attempt: after a Retry-After wait the PUT carries the topics wanted
+            # now (a stale list would drop what was subscribed over the socket meanwhile).
+            topics[:] = sorted(ch.topics)
+            return [{"id": t} for t in topics]
+
+        async def meanwhile(wait: float) -> None:
+            nonlocal throttled
+            if not throttled:
+                throttled = True
+                self._throttled += 1
+            await self._subscribe_over_socket(ch)
+
+        try:
+            resp = await self.rest.call(
+                "PUT",
+                f"{_CHANNELS}/{ch.id}/subscriptions",
+                params={"ignoreErrors": "true"},
+                make_json=body,
+                allow=(404,),
+                permission=TRANSCRIPTION_PERMISSION,
+                what="subscribe topics",
+                on_wait=meanwhile if self.socket_subscribe is not None else None,
+            )
+        finally:
+            if throttled:
+                self._throttled -= 1
         if resp.status == 404:
             await self.replace(ch)
             return
@@ -409,6 +501,9 @@ class Subscriptions:
         if entities is None:
             permitted = set(ch.topics)
         ch.applied = frozenset(permitted & ch.topics)
+        # The PUT's list is the server's list now: what it carried is confirmed (or rejected),
+        # and what left ch meanwhile goes with the next PUT.
+        ch.via_socket = (ch.via_socket - set(topics)) & ch.topics
         ch.dirty = ch.topics != set(topics)
 
     def _reject(self, ch: Channel, ent: dict[str, Any]) -> None:
@@ -439,13 +534,26 @@ class Subscriptions:
                 await self._apply(ch)
 
     async def replace(self, ch: Channel) -> Channel | None:
-        """``ch`` is gone on the server: move its topics to a new channel. Returns the new one."""
+        """``ch`` is gone on the server: move its topics to a new channel. Returns the new one.
+
+        Raises:
+            GcstreamError: The new channel could not be created; ``ch`` is kept (dirty) so that
+                the next flush or recovery tries again instead of stranding its topics.
+        """
         if not ch.alive:
-            return None
+            return ch.replaced_by
+        at = self.channels.index(ch)
         ch.alive = False
         self.channels.remove(ch)
         log.warning("channel %s is gone (expired or evicted); replacing it", ch.id)
-        new = await self._create(replaces=ch)
+        try:
+            new = await self._create(replaces=ch)
+        except GcstreamError:
+            ch.alive = True
+            ch.dirty = True
+            self.channels.insert(at, ch)
+            raise
+        ch.replaced_by = new
         for topic in ch.topics:
             if self.placement.get(topic) is ch:
                 self.placement[topic] = new
@@ -458,12 +566,14 @@ class Subscriptions:
         """After ``no_longer_subscribed``/``channel_not_found``/a refused socket: check ``ch``;
         resubscribe it if it lives, replace it if not. Returns the channel to use."""
         async with self._lock:
+            # Never another channel than ch's own replacement: handing a link a channel another
+            # link owns makes the two sockets replace each other (one socket per channel).
             if not ch.alive:
-                return next((c for c in self.channels if c.alive), None)
+                return ch.replaced_by
             if await self.check(ch):
                 ch.dirty = True
                 await self._apply(ch)
-                return ch if ch.alive else next((c for c in self.channels if c.alive), None)
+                return ch if ch.alive else ch.replaced_by
             return await self.replace(ch)
 
     def save(self) -> None:

@@ -62,6 +62,16 @@ class RateLimiter:
         self.granted_total += 1
         return 0.0
 
+    def delay(self, now: float | None = None) -> float:
+        """Return how long a request made now would wait (0: it would go at once); takes no slot."""
+        now = self._clock() if now is None else now
+        if now < self._paused_until:
+            return self._paused_until - now
+        q = self._granted
+        while q and q[0] + self.window <= now:
+            q.popleft()
+        return max(q[0] + self.window - now, 1e-9) if len(q) >= self.limit else 0.0
+
     def pause(self, seconds: float, now: float | None = None) -> None:
         """Hold every caller for ``seconds`` (a 429's ``Retry-After``)."""
         now = self._clock() if now is None else now

@@ -29,7 +29,7 @@ import aiohttp
 from gcstream.auth import TokenSource
 from gcstream.exceptions import ApiError, AuthError, ConnectionLostError, RateLimitedError
 from gcstream.genesys.ratelimit import RateLimiter
-from gcstream.genesys.retry import DEFAULT_RETRY_AFTER_S, Backoff, parse_retry_after
+from gcstream.genesys.retry import DEFAULT_RETRY_AFTER_S, Backoff, describe_io_error, parse_retry_after
 
 __all__ = ["Response", "RestClient", "RestStats", "missing_permissions"]
 
@@ -133,10 +133,12 @@ class RestClient:
         path: str,
         *,
         json: Any = None,
+        make_json: Callable[[], Any] | None = None,
         params: Mapping[str, str] | None = None,
         allow: Collection[int] = (),
         permission: str | None = None,
         what: str | None = None,
+        on_wait: Callable[[float], Awaitable[None]] | None = None,
     ) -> Response:
         """Send one request (retrying as the module docs say) and return the accepted answer.
 
@@ -144,10 +146,16 @@ class RestClient:
             method: HTTP method.
             path: Path starting with ``/api/v2/``.
             json: JSON body.
+            make_json: Builds the JSON body before every attempt (instead of ``json``), so a request
+                retried after a ``Retry-After`` wait sends what is wanted then, not what was
+                wanted when it was first tried.
             params: Query parameters.
             allow: Non-2xx statuses to return instead of raising (e.g. ``(404,)``).
             permission: The permission this call needs, named in the error if a 403 names none.
             what: A few words for error messages (``"create a notification channel"``).
+            on_wait: Called with the expected wait (seconds) each time the call is about to wait
+                for the rate limit (a 429's ``Retry-After``, or the client-side budget), so the
+                caller can do something useful meanwhile (e.g. subscribe over the socket).
 
         Raises:
             AuthError: 401 twice, or 403.
@@ -169,6 +177,8 @@ class RestClient:
         refreshed = False
         route = f"{method} {_route(path)}"
         while True:
+            if on_wait is not None and (wait := self.limiter.delay()) > 0:
+                await on_wait(wait)
             await self.limiter.acquire()
             token = await self.auth.token()
             self.stats.requests += 1
@@ -177,7 +187,7 @@ class RestClient:
                 async with self._session.request(
                     method,
                     url,
-                    json=json,
+                    json=make_json() if make_json is not None else json,
                     params=params,
                     headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
                     timeout=self._timeout,
@@ -189,7 +199,9 @@ class RestClient:
                 self.stats.network_errors += 1
                 attempts += 1
                 if attempts >= self._max_attempts:
-                    raise ConnectionLostError(f"{label}: cannot reach {self.api_base}: {exc!r}") from exc
+                    raise ConnectionLostError(
+                        f"{label}: cannot reach {self.api_base}: {describe_io_error(exc)}"
+                    ) from exc
                 self.stats.retried += 1
                 await self._sleep(backoff.next_delay())
                 continue

@@ -8,7 +8,7 @@ import random
 import time
 from typing import Final
 
-__all__ = ["DEFAULT_RETRY_AFTER_S", "Backoff", "parse_retry_after"]
+__all__ = ["DEFAULT_RETRY_AFTER_S", "Backoff", "describe_io_error", "parse_retry_after"]
 
 DEFAULT_RETRY_AFTER_S: Final = 1.0
 """Used when a 429 carries no usable ``Retry-After``."""
@@ -88,3 +88,12 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     if math.isnan(seconds):
         return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def describe_io_error(exc: BaseException) -> str:
+    """A network error in words for a one-line message: ``Cannot connect to host ... [Connection
+    refused]`` rather than the exception's ``repr`` (aiohttp's is a screenful of connection keys)."""
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

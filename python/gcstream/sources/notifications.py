@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
 import random
 import time
@@ -50,14 +51,15 @@ import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from gcstream._aio import cancel_and_wait
 from gcstream._core import Control, ConversationUpdate
 from gcstream.auth import ClientCredentials
-from gcstream.exceptions import AuthError, ConnectionLostError, GcstreamError
-from gcstream.genesys.channels import Channel, ChannelStore, Subscriptions
+from gcstream.exceptions import AuthError, ConfigError, ConnectionLostError, GcstreamError
+from gcstream.genesys.channels import Channel, ChannelStore, Rejection, Subscriptions
 from gcstream.genesys.discovery import Discovery
 from gcstream.genesys.ratelimit import RateLimiter
 from gcstream.genesys.rest import RestClient
-from gcstream.genesys.retry import Backoff
+from gcstream.genesys.retry import Backoff, describe_io_error
 from gcstream.settings import GenesysSettings
 from gcstream.sources.base import WS_LOGGER, Frame, FrameBuffer, wall_ms
 
@@ -69,6 +71,10 @@ PING: Final = '{"message":"ping"}'
 PLANNED_CLOSE_CODES: Final = frozenset({1000, 1001})
 CLOSE_UNSUBSCRIBE_S: Final = 5.0
 """At most this long is spent unsubscribing on close."""
+CLOSE_TASKS_S: Final = 5.0
+"""At most this long is spent waiting for the source's tasks to finish once cancelled on close."""
+SOCKET_SUBSCRIBE_BATCH: Final = 100
+"""Topics per socket ``subscribe`` message."""
 HANDOVER_GRACE_S: Final = 2.0
 """How long the old socket may keep delivering after its replacement is open."""
 
@@ -90,6 +96,7 @@ class SocketInfo:
         pongs: Pongs seen.
         close_code: The close code once closed (1006 for a dropped connection).
         retired: Replaced by a newer socket; its frames still count.
+        not_found: Its first frame was ``{"result":"404",...}``: the channel is gone.
     """
 
     id: int
@@ -104,6 +111,7 @@ class SocketInfo:
     pongs: int = 0
     close_code: int | None = None
     retired: bool = False
+    not_found: bool = False
     reader: asyncio.Task[None] | None = None
     link: _Link | None = None
 
@@ -158,11 +166,13 @@ class NotificationsSource:
         self.buffer = FrameBuffer(buffer_frames)
         self._links: list[_Link] = []
         self._sockets = itertools.count(1)
+        self._open_sockets: set[SocketInfo] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._maintenance: asyncio.Task[None] | None = None
         self._closing = False
         self._started = False
         self._auth_generation = 0
+        self._correlation = 0
         self.counters: dict[str, int] = {
             "sockets_opened": 0,
             "reconnects": 0,
@@ -179,6 +189,7 @@ class NotificationsSource:
             "renewals": 0,
             "token_refreshes": 0,
             "connect_failures": 0,
+            "socket_subscribes": 0,
         }
         self.auth: ClientCredentials
         self.rest: RestClient
@@ -219,6 +230,7 @@ class NotificationsSource:
             raise
         self.subs.start()
         self._maintenance = self._spawn(self._maintain(), "gcstream-maintenance")
+        self._maintenance.add_done_callback(self._died)
         self._started = True
 
     async def _start(self) -> None:
@@ -258,6 +270,7 @@ class NotificationsSource:
             debounce=s.subscribe_debounce,
             store=store,
             on_channel=self._on_channel,
+            socket_subscribe=self._socket_subscribe,
             clock=self._clock,
         )
         self.discovery = Discovery(
@@ -286,6 +299,10 @@ class NotificationsSource:
         if bad:
             perms = tuple(dict.fromkeys(p for r in bad for p in r.missing_permissions))
             topics = ", ".join(r.topic for r in bad)
+            if not perms:
+                # Not a permission: the topic itself is invalid, which is what a queue or user
+                # given by name (not by id) produces.
+                raise _invalid_targets(bad)
             raise AuthError(
                 f"Genesys Cloud rejected the discovery topic(s) {topics}: {bad[0].reason}"
                 + (f"; add {', '.join(perms)} to the OAuth client's role" if perms else ""),
@@ -308,16 +325,13 @@ class NotificationsSource:
                 async with asyncio.timeout(CLOSE_UNSUBSCRIBE_S):
                     await self.subs.close(unsubscribe=self._started)
             self.subs.save()
-        for link in self._links:
-            if link.task is not None:
-                link.task.cancel()
-        for t in list(self._tasks):
-            t.cancel()
-        await asyncio.gather(
-            *self._tasks, *(lk.task for lk in self._links if lk.task), return_exceptions=True
-        )
-        sockets = [lk.socket for lk in self._links if lk.socket is not None]
-        await asyncio.gather(*(self._close_socket(s) for s in sockets), return_exceptions=True)
+        tasks = [*self._tasks, *(lk.task for lk in self._links if lk.task)]
+        if not await cancel_and_wait(*tasks, timeout=CLOSE_TASKS_S):
+            log.warning("some notification tasks did not stop within %.0f s of close", CLOSE_TASKS_S)
+        # Every socket still open: the links' current ones and replaced ones whose retirement
+        # was cut short by the cancellation above.
+        sockets = [*self._open_sockets, *(lk.socket for lk in self._links if lk.socket is not None)]
+        await asyncio.gather(*(self._close_socket(s) for s in set(sockets)), return_exceptions=True)
         self.buffer.close()
         if self._own_session and self._session is not None:
             await self._session.close()
@@ -331,6 +345,17 @@ class NotificationsSource:
     def _fatal(self, exc: BaseException) -> None:
         log.error("notifications source failed: %s", exc)
         self.buffer.fail(exc)
+
+    def _died(self, task: asyncio.Task[Any]) -> None:
+        """A link supervisor or the maintenance task ended by an unexpected exception: without it
+        nothing reconnects (or refreshes the token) any more, so fail loudly rather than leave the
+        consumer waiting for frames that never come."""
+        if task.cancelled() or self._closing:
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("%s failed", task.get_name(), exc_info=exc)
+            self._fatal(ConnectionLostError(f"{task.get_name()} failed unexpectedly: {exc!r}"))
 
     # -- channels and links -----------------------------------------------------------------
 
@@ -351,6 +376,7 @@ class NotificationsSource:
         link.task = asyncio.get_running_loop().create_task(
             self._supervise(link), name=f"gcstream-link-{channel.id}"
         )
+        link.task.add_done_callback(self._died)
         if self._closing:
             return
         # Subscribing before the socket is open would lose what is published in between.
@@ -377,14 +403,20 @@ class NotificationsSource:
                 self.counters["connect_failures"] += 1
                 log.warning("socket to channel %s refused (HTTP %s)", channel.id, exc.response.status_code)
                 failures += 1
-                delay = link.backoff.next_delay()
                 await self._recover(link)
+                # A replacement channel is connected at once (its topics are already on it);
+                # the same channel again only after a backoff.
+                delay = link.backoff.next_delay() if link.channel is channel else 0.0
                 continue
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
                 self.counters["connect_failures"] += 1
                 failures += 1
                 if max_attempts is not None and failures >= max_attempts:
-                    self._fatal(ConnectionLostError(f"cannot connect to channel {channel.id}: {exc!r}"))
+                    self._fatal(
+                        ConnectionLostError(
+                            f"cannot connect to channel {channel.id}: {describe_io_error(exc)}"
+                        )
+                    )
                     return
                 delay = link.backoff.next_delay()
                 log.warning("socket to channel %s failed (%r); retrying in %.2f s", channel.id, exc, delay)
@@ -411,11 +443,17 @@ class NotificationsSource:
                 delay = link.backoff.next_delay()
             else:  # closed
                 code = sock.close_code
-                planned = code in PLANNED_CLOSE_CODES and sock.frames > 0
+                # A dead channel answers {"result":"404"} and closes with 1000: not a planned
+                # close. Reconnecting to it at once, whatever recovery found, is a reconnect loop
+                # as fast as the network allows.
+                planned = code in PLANNED_CLOSE_CODES and sock.frames > 0 and not sock.not_found
                 delay = 0.0 if planned else link.backoff.next_delay()
                 if sock.frames <= 1:
-                    # Closed before anything but (perhaps) {"result":"404"}: check the channel.
+                    # Closed before anything but (perhaps) {"result":"404"}: check the channel,
+                    # and connect to its replacement, if it has one, at once.
                     await self._recover(link)
+                    if link.channel is not channel:
+                        delay = 0.0
                 log.info(
                     "socket %d on %s closed (code %s); reconnecting in %.2f s",
                     sock.id,
@@ -450,6 +488,33 @@ class NotificationsSource:
         if link.request in ("switch", "recover"):
             link.request = None  # just done
 
+    async def _socket_subscribe(self, channel: Channel, topics: list[str]) -> bool:
+        """Subscribe ``topics`` on ``channel`` over its socket: no REST budget, so new calls are
+        not left waiting out a 429 storm. The PUT that follows confirms them. False when the
+        channel has no open socket (the PUT will do it)."""
+        link = next((lk for lk in self._links if lk.channel is channel), None)
+        sock = link.socket if link is not None else None
+        if self._closing or sock is None or sock.reader is None or sock.reader.done():
+            return False
+        for i in range(0, len(topics), SOCKET_SUBSCRIBE_BATCH):
+            batch = topics[i : i + SOCKET_SUBSCRIBE_BATCH]
+            self._correlation += 1
+            message = json.dumps(
+                {"message": "subscribe", "topics": batch, "correlationId": f"gcstream-{self._correlation}"}
+            )
+            try:
+                async with asyncio.timeout(self.settings.watchdog.close_timeout):
+                    await sock.ws.send(message)
+            except (ConnectionClosed, TimeoutError):
+                return False
+            self.counters["socket_subscribes"] += 1
+        log.info(
+            "REST is rate-limited: subscribed %d topic(s) on channel %s over its socket",
+            len(topics),
+            channel.id,
+        )
+        return True
+
     async def _recover_calls(self) -> None:
         with contextlib.suppress(GcstreamError):
             if await self.discovery.recover():
@@ -473,6 +538,7 @@ class NotificationsSource:
         self.counters["sockets_opened"] += 1
         loop = asyncio.get_running_loop()
         sock.reader = loop.create_task(self._read(sock), name=f"gcstream-read-{sock.id}")
+        self._open_sockets.add(sock)
         log.info("socket %d open on channel %s", sock.id, channel.id)
         return sock
 
@@ -483,6 +549,8 @@ class NotificationsSource:
             async for message in sock.ws:
                 sock.last_rx = clock()
                 sock.frames += 1
+                if sock.frames == 1 and _is_not_found(message):
+                    sock.not_found = True
                 frame = Frame(message, wall_ms(), sock)
                 if buffer.full():
                     sock.blocked = True
@@ -519,7 +587,7 @@ class NotificationsSource:
             if sock.blocked:
                 continue  # idle because the consumer is behind, not because the socket is dead
             idle = now - sock.last_rx
-            if sock.frames and link.backoff.attempts:
+            if sock.frames and not sock.not_found and link.backoff.attempts:
                 link.backoff.reset()  # the channel works end to end again
             if idle >= 2 * interval:
                 log.warning("no heartbeat, pong or data on socket %d for %.1f s; reconnecting", sock.id, idle)
@@ -527,8 +595,12 @@ class NotificationsSource:
             if idle >= interval and (sock.ping_sent_at is None or sock.ping_sent_at < sock.last_rx):
                 sock.ping_sent_at = now
                 self.counters["pings"] += 1
-                with contextlib.suppress(ConnectionClosed):
-                    await sock.ws.send(PING)
+                # Bounded: the watchdog itself must never wait on a socket (a send blocks while
+                # the send buffer is full); a ping that cannot go out leaves the socket to the
+                # 2 x interval rule above.
+                with contextlib.suppress(ConnectionClosed, TimeoutError):
+                    async with asyncio.timeout(self.settings.watchdog.close_timeout):
+                        await sock.ws.send(PING)
 
     def _retire(self, sock: SocketInfo) -> None:
         """Close a replaced socket after a short grace (it may still deliver frames in flight)."""
@@ -544,12 +616,20 @@ class NotificationsSource:
         self._spawn(later(), f"gcstream-retire-{sock.id}")
 
     async def _close_socket(self, sock: SocketInfo) -> None:
-        with contextlib.suppress(Exception):
-            await sock.ws.close()
-        if sock.reader is not None and not sock.reader.done():
-            sock.reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sock.reader
+        """Close ``sock`` and stop its reader, bounded by the close timeout (plus a margin)."""
+        wd = self.settings.watchdog
+        try:
+            # websockets bounds the closing handshake by close_timeout, but not a write that
+            # waits for a full send buffer: bound the whole thing, then drop the connection.
+            async with asyncio.timeout(wd.close_timeout + 1.0):
+                await sock.ws.close()
+        except TimeoutError:
+            with contextlib.suppress(Exception):
+                sock.ws.transport.abort()
+        except Exception:  # closing a broken socket: nothing left to do
+            pass
+        await cancel_and_wait(sock.reader, timeout=wd.close_timeout)
+        self._open_sockets.discard(sock)
 
     # -- reactions ----------------------------------------------------------------------------
 
@@ -651,6 +731,7 @@ class NotificationsSource:
                 channels_reused=self.subs.channels_reused,
                 topics=len(self.subs.desired),
                 rejections=len(self.subs.rejections),
+                topics_via_socket=self.subs.socket_subscribed,
             )
         if hasattr(self, "discovery"):
             out.update(
@@ -661,3 +742,32 @@ class NotificationsSource:
             )
         out["buffer_blocked_puts"] = self.buffer.blocked_puts
         return out
+
+
+_QUEUE_TOPIC: Final = ("v2.routing.queues.", ".conversations")
+_USER_TOPIC: Final = ("v2.users.", ".conversations")
+
+
+def _is_not_found(message: str | bytes) -> bool:
+    """True for the frame a dead channel's socket sends before closing: ``{"result":"404",...}``."""
+    head = message[:128] if isinstance(message, str) else message[:128].decode("utf-8", "replace")
+    return '"result"' in head and '"404"' in head
+
+
+def _invalid_targets(rejections: list[Rejection]) -> ConfigError:
+    """A ConfigError naming the queues/users whose discovery topics the platform called invalid."""
+    queues: list[str] = []
+    users: list[str] = []
+    for r in rejections:
+        for (prefix, suffix), out in ((_QUEUE_TOPIC, queues), (_USER_TOPIC, users)):
+            if r.topic.startswith(prefix) and r.topic.endswith(suffix):
+                out.append(r.topic[len(prefix) : -len(suffix)])
+    field = "genesys.queues" if queues or not users else "genesys.users"
+    named = ", ".join([f"queue {q!r}" for q in queues] + [f"user {u!r}" for u in users]) or ", ".join(
+        r.topic for r in rejections
+    )
+    return ConfigError(
+        f"{field}: Genesys Cloud rejected the discovery topic of {named} ({rejections[0].reason}): "
+        "queues and users are given by id (a UUID), not by name",
+        field=field,
+    )
