@@ -554,20 +554,46 @@ mod tests {
 
     #[test]
     fn reads_the_pretty_printed_envelope() {
-        assert!(agrees(include_str!("../../../tests/data/transcription-envelope.json")));
+        assert!(agrees(include_str!(
+            "../../../tests/data/transcription-envelope.json"
+        )));
     }
 
     #[test]
     fn agrees_with_serde_on_damaged_documents() {
         let replacements = [
-            "\"", "\\", "}", "]", "{", "[", ",", ":", " ", "0", "01", ".", "1.5", "e", "-", "x",
-            "\u{1}", "null", "true", "\"a\"", "1e400", "12345678901234567890",
+            "\"",
+            "\\",
+            "}",
+            "]",
+            "{",
+            "[",
+            ",",
+            ":",
+            " ",
+            "0",
+            "01",
+            ".",
+            "1.5",
+            "e",
+            "-",
+            "x",
+            "\u{1}",
+            "null",
+            "true",
+            "\"a\"",
+            "1e400",
+            "12345678901234567890",
         ];
         let mut accepted = 0;
         for line in SAMPLE.lines().take(6) {
             let cuts = line.char_indices().map(|(i, _)| i).step_by(5);
             for at in cuts {
-                assert!(!agrees(&line[..at]) || at == 0, "accepted a prefix: {}", &line[..at]);
+                assert!(
+                    !agrees(&line[..at]) || at == 0,
+                    "accepted a prefix: {}",
+                    &line[..at]
+                );
                 let next = line[at..].chars().next().map_or(0, char::len_utf8);
                 for r in replacements {
                     let replaced = format!("{}{r}{}", &line[..at], &line[at + next..]);
@@ -585,13 +611,23 @@ mod tests {
         let base = r#"{"topicName":"v2.conversations.c.transcription","eventBody":{"transcripts":[{"utteranceId":"u","alternatives":[{"offsetMs":OFFSET,"transcript":"TEXT"}]}]}}"#;
         let doc = |offset: &str, text: &str| base.replace("OFFSET", offset).replace("TEXT", text);
         assert!(agrees(&doc("5", "hi")));
-        for (offset, text) in [("5.0", "hi"), ("\"5\"", "hi"), ("5", "h\\u0069"), ("5", "tab\\t")] {
+        for (offset, text) in [
+            ("5.0", "hi"),
+            ("\"5\"", "hi"),
+            ("5", "h\\u0069"),
+            ("5", "tab\\t"),
+        ] {
             assert!(!agrees(&doc(offset, text)), "{offset} {text}");
             let mut out = Vec::new();
-            crate::decode::decode_into(crate::decode::WireFormat::Notifications, doc(offset, text).as_bytes(), &mut out)
-                .expect("the serde reader reads it");
+            crate::decode::decode_into(
+                crate::decode::WireFormat::Notifications,
+                doc(offset, text).as_bytes(),
+                &mut out,
+            )
+            .expect("the serde reader reads it");
         }
-        let eventbody_first = r#"{"eventBody":{"transcripts":[]},"topicName":"v2.conversations.c.transcription"}"#;
+        let eventbody_first =
+            r#"{"eventBody":{"transcripts":[]},"topicName":"v2.conversations.c.transcription"}"#;
         assert!(!agrees(eventbody_first));
         let twice = r#"{"topicName":"v2.conversations.c.transcription","eventBody":{"conversationId":"a","conversationId":"b"}}"#;
         assert!(!agrees(twice));
