@@ -162,7 +162,7 @@ def test_pipeline_influx_v2(benchmark: Any, data: list[bytes], victoria: Service
 @pytest.mark.services
 def test_pipeline_webhook(benchmark: Any, data: list[bytes], webhook_server: Service) -> None:
     token = Webhook.token
-    rounds = Rounds(data, lambda _: WebhookSink(webhook_server.url + "/hook", token=token))
+    rounds = Rounds(data, lambda _: WebhookSink(webhook_server.url + "/hook", token=token, concurrency=8))
     assert benchmark(rounds) == UTTERANCES
     stats = webhook_stats(webhook_server.url)
     assert stats["received"] == UTTERANCES  # each utterance once; replays answered 409

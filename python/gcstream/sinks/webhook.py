@@ -9,9 +9,11 @@ One request per utterance with::
 
     {"v":1,"type":"utterance","key":"utterance/...","conversation_id":...,"text":"..."}
 
-Utterances of one conversation are posted one after another, in order; different conversations
-are posted concurrently, up to ``concurrency`` requests in flight (a request costs a round trip,
-so one at a time caps a sink at about a thousand utterances a second even on loopback).
+By default one request is in flight at a time, so the endpoint receives utterances in the order
+the engine produced them. With ``concurrency`` N > 1, different conversations are posted
+concurrently (up to N requests in flight) and only each conversation's utterances stay in order:
+a request costs a round trip, so one at a time caps a sink at about a thousand utterances a
+second even on loopback.
 
 The body is the record's JSON Lines encoding (schema version 1; text already redacted). The
 receiver deduplicates on ``Idempotency-Key`` (equal to the body's ``key``), which is what makes
@@ -53,7 +55,8 @@ class WebhookSink:
         breaker_reset: Seconds the circuit stays open before one trial delivery.
         name: The sink's name in the pipeline.
         session: An aiohttp session to use (default: one owned by the sink).
-        concurrency: Requests in flight at once, each for a different conversation (>= 1).
+        concurrency: Requests in flight at once, each for a different conversation (>= 1; 1 keeps
+            the engine's order across conversations too).
     """
 
     kinds: frozenset[str] = frozenset({"utterance"})
@@ -68,7 +71,7 @@ class WebhookSink:
         breaker_reset: float = 30.0,
         name: str = "webhook",
         session: aiohttp.ClientSession | None = None,
-        concurrency: int = 8,
+        concurrency: int = 1,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
@@ -107,7 +110,7 @@ class WebhookSink:
         lanes: dict[str, list[tuple[str, bytes]]] = {}
         bodies = encode_jsonl(utterances).splitlines()
         for u, key, body in zip(utterances, record_keys(utterances), bodies, strict=True):
-            lanes.setdefault(u.conversation_id, []).append((key, body))
+            lanes.setdefault(u.conversation_id if self.concurrency > 1 else "", []).append((key, body))
         slots = asyncio.Semaphore(self.concurrency)
 
         async def lane(posts: list[tuple[str, bytes]]) -> None:
