@@ -44,7 +44,8 @@ def test_defaults_need_only_the_connection() -> None:
     cfg = load_config(None, env=BASE_ENV)
     assert cfg.genesys.client_id == "cid"
     assert cfg.pipeline.overflow == "backpressure"
-    assert cfg.redaction.kinds == ("ssn", "phone", "email", "credit_card")
+    assert cfg.redaction.kinds == ("ssn", "phone", "email", "credit_card", "person_name")
+    assert cfg.engine_kwargs()["pii_kinds"] == ["ssn", "phone", "email", "credit_card", "person_name"]
     assert cfg.logging.level == "INFO"
 
 

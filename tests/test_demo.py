@@ -114,7 +114,9 @@ def test_no_redacted_kind_of_ground_truth_pii_in_any_output(
     result, _ = demo_run
     s = result.summary  # type: ignore[attr-defined]
     needles = pii_needles(result.ground_truth)  # type: ignore[attr-defined]
-    redacted = {n: k for n, k in needles.items() if k in ("ssn", "phone", "email", "credit_card")}
+    redacted = {
+        n: k for n, k in needles.items() if k in ("ssn", "phone", "email", "credit_card", "person_name")
+    }
     assert redacted
     files = [Path(p) for p in s["outputs"].values()]
     assert leak_check(files, redacted)["leaks"] == []
@@ -122,13 +124,15 @@ def test_no_redacted_kind_of_ground_truth_pii_in_any_output(
     assert sum(s["pii_redacted"].values()) > 0
 
 
-@pytest.mark.xfail(
-    reason="person names are in the simulator's ground truth but not redacted by the engine", strict=True
-)
 def test_no_ground_truth_pii_of_any_kind_in_any_output(demo_run: tuple[object, dict[str, object]]) -> None:
+    """Person names included: the demo's configuration redacts ``person_name`` by default."""
     result, _ = demo_run
     s = result.summary  # type: ignore[attr-defined]
+    kinds = set(pii_needles(result.ground_truth).values())  # type: ignore[attr-defined]
+    assert "person_name" in kinds
     assert s["leak_check"]["leaks"] == []
+    assert s["leak_check"]["unredacted_kinds_present"] == []
+    assert s["pii_redacted"].get("person_name", 0) > 0
 
 
 def test_default_demo_calls_start_and_end_within_the_run() -> None:
@@ -161,3 +165,12 @@ def test_leak_check_finds_values_and_never_reports_them(tmp_path: Path) -> None:
     report = leak_check([f, tmp_path / "absent"], needles)
     assert report["leaks"] == [{"file": str(f), "values_found": 1, "kinds": {"credit_card": 1}}]
     assert "4111" not in json.dumps(report)
+
+
+def test_leak_check_matches_one_word_values_as_whole_words(tmp_path: Path) -> None:
+    """A surname such as "king" leaks when it stands as a word, not inside "looking"."""
+    f = tmp_path / "out.jsonl"
+    f.write_text('{"text": "okay i am looking at the account now"}\n')
+    assert leak_check([f], {"king": "person_name"})["leaks"] == []
+    f.write_text('{"text": "yeah it is mary King"}\n')
+    assert leak_check([f], {"king": "person_name"})["leaks"][0]["kinds"] == {"person_name": 1}

@@ -108,13 +108,18 @@ class Engine:
             ``packet_loss``.
         codec_allowlist: Media types allowed (seeds ``interaction``, ``media``).
         redact: Redact PII from every text field (on by default; turn off only for raw decoding).
-        pii_kinds: Built-in kinds: ``ssn``, ``phone``, ``email``, ``credit_card`` (default all).
+        pii_kinds: Built-in kinds: ``ssn``, ``phone``, ``email``, ``credit_card`` (the default)
+            and ``person_name`` (opt-in; ``gcstream run``/``demo`` turn it on): names given after
+            a cue ("my name is …", "last name is …", "this is Alex"), spelled ("smith s m i t h":
+            the word and its other uses), or in answer to the other party's request for a name
+            ("can i have your first and last name" → "it's john smith"). Tag ``[PERSON_NAME]``.
         pii_tags: Replacement tag per kind, e.g. ``{"credit_card": "[CARD]"}``.
         pii_custom: Extra patterns as ``(name, regex, tag or None)``; validated here.
         spoken_pii: Detect spoken forms ("four one one one…", "john dot smith at gmail dot com").
-        pii_hold_ms: A final that ends in what may be the start of PII ("my card is four one")
-            is held up to this long for the next utterance of its channel, so an entity split
-            across utterances is redacted in both. 0 disables holding.
+        pii_hold_ms: A final that ends in what may be the start of PII ("my card is four one",
+            or with ``person_name`` a name cue: "my name is", "that is", "it is john smith"
+            before its spelling) is held up to this long for the next utterance of its channel,
+            so an entity split across utterances is redacted in both. 0 disables holding.
 
     Raises:
         ConfigError: An option that cannot work.
@@ -174,12 +179,18 @@ class Redactor:
     Detects SSNs (structural rules), phone numbers (national and international), emails (with a
     TLD check) and payment cards (13 to 19 digits, brand prefixes, Luhn) in digit form and, with
     ``spoken=True``, as speech recognisers write them ("four one one one…", "oh", "double five",
-    "plus forty four…", "john dot smith at gmail dot com").
+    "plus forty four…", "john dot smith at gmail dot com"). With ``person_name`` in ``kinds``,
+    also person names, found without a model or a name list: a spelling of the word before it
+    ("smith s m i t h", "hill h i double l"), which then marks the word's other uses too;
+    a spelling or name words after a cue ("my name is o s c a r", "last name is garcia", "the
+    name on the account is jane doe"); "this is X" only when X is capitalised. Ordinary speech
+    ("my name is on the account", "it is what it is", "dot a b c") is left alone.
 
     Args:
-        kinds: Built-in kinds to detect (default: all four).
+        kinds: Built-in kinds to detect: ``ssn``, ``phone``, ``email``, ``credit_card`` (the
+            default) and ``person_name`` (opt-in).
         tags: Replacement tag per kind name (default ``[SSN]``, ``[PHONE]``, ``[EMAIL]``,
-            ``[CREDIT_CARD]``).
+            ``[CREDIT_CARD]``, ``[PERSON_NAME]``).
         custom: Extra patterns as ``(name, regex, tag or None)``.
         spoken: Detect spoken forms.
 

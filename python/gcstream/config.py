@@ -77,7 +77,11 @@ __all__ = [
 
 ENV_PREFIX: Final = "GCSTREAM_"
 Policy = Literal["flag", "drop", "off"]
-PII_KINDS: Final = ("ssn", "phone", "email", "credit_card")
+PII_KINDS: Final = ("ssn", "phone", "email", "credit_card", "person_name")
+"""Every built-in PII kind, and the ``[redaction] kinds`` default: ``gcstream run`` and ``gcstream
+demo`` redact person names too, although ``Engine()`` and ``Redactor()`` on their own leave them out
+(names are found by cues and spelling, not by a checkable structure, so the library makes them
+opt-in)."""
 
 
 class _Model(BaseModel):
@@ -144,8 +148,10 @@ class RedactionConfig(_Model):
     patterns, which still runs the redactor (and is reported at start-up).
     """
 
-    kinds: tuple[Literal["ssn", "phone", "email", "credit_card"], ...] = Field(
-        default=PII_KINDS, description="Built-in detectors to run."
+    kinds: tuple[Literal["ssn", "phone", "email", "credit_card", "person_name"], ...] = Field(
+        default=PII_KINDS,
+        description="Built-in detectors to run; person_name finds names given after a cue "
+        '("my name is …", "last name is …") or spelled ("smith s m i t h").',
     )
     spoken_forms: bool = Field(default=True, description='Also detect spoken forms ("four one one one").')
     custom: tuple[CustomPattern, ...] = Field(default=(), description="Extra patterns, each with its tag.")
@@ -263,6 +269,12 @@ class WebhookSinkConfig(_Model):
     token: SecretStr | None = Field(default=None, description="Sent as 'Authorization: Bearer ...'.")
     breaker_threshold: int = Field(default=5, ge=1, description="Failures in a row that open the circuit.")
     breaker_reset: float = Field(default=30.0, gt=0, description="Seconds before a half-open retry.")
+    concurrency: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="Requests in flight, each for a different conversation (1 keeps the global order).",
+    )
 
     @model_validator(mode="after")
     def _url(self) -> WebhookSinkConfig:

@@ -26,6 +26,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import gcstream
 from gcstream.config import GcstreamConfig, load_config
+from gcstream.exceptions import GcstreamError
 from gcstream.metrics import Metrics
 from gcstream.pipeline import Pipeline, PipelineReport
 from gcstream.sinks.captions import CaptionsSink
@@ -118,6 +120,7 @@ def build_sinks(cfg: GcstreamConfig) -> list[Any]:
                 token=w.token.get_secret_value() if w.token else None,
                 breaker_threshold=w.breaker_threshold,
                 breaker_reset=w.breaker_reset,
+                concurrency=w.concurrency,
             )
         )
     if s.nats.enabled:
@@ -263,7 +266,13 @@ class Runtime:
             self.report = await pipeline.run()
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # reported by stop() and the CLI
+        except GcstreamError as exc:
+            # An expected failure (credentials refused, a permission missing, a peer that cannot
+            # be reached): the caller reports it in one line (``gcstream run`` prints it), so no
+            # traceback here.
+            log.debug("pipeline stopped: %s: %s", type(exc).__name__, exc)
+            self.error = exc
+        except Exception as exc:  # a bug: reported by the caller, with its traceback in the log
             log.exception("pipeline failed")
             self.error = exc
         finally:
@@ -397,8 +406,16 @@ def pii_needles(ground_truth: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return needles
 
 
+def _found(needle: str, text: str) -> bool:
+    """Is ``needle`` in ``text``? A one-word value (a surname such as "king") counts only as a
+    whole word: "looking" does not leak it. Other values (digits, phrases) count anywhere."""
+    if needle.isalpha():
+        return re.search(rf"(?<![a-z]){re.escape(needle)}(?![a-z])", text) is not None
+    return needle in text
+
+
 def leak_check(paths: Iterable[Path], needles: Mapping[str, str]) -> dict[str, Any]:
-    """Search files for ground-truth PII values (case-insensitive).
+    """Search files for ground-truth PII values (case-insensitive; one-word values as whole words).
 
     Returns:
         ``{"values": N, "files": [...], "leaks": [{"file", "values_found", "kinds"}...]}``; the
@@ -411,7 +428,7 @@ def leak_check(paths: Iterable[Path], needles: Mapping[str, str]) -> dict[str, A
             continue
         text = path.read_bytes().decode("utf-8", "replace").lower()
         scanned.append(str(path))
-        kinds = Counter(kind for n, kind in needles.items() if n in text)
+        kinds = Counter(kind for n, kind in needles.items() if _found(n, text))
         if kinds:
             leaks.append({"file": str(path), "values_found": sum(kinds.values()), "kinds": dict(kinds)})
     return {"values": len(needles), "files": scanned, "leaks": leaks}
@@ -621,7 +638,8 @@ async def run_demo(
             "leaks": check["leaks"],
             # Kinds the engine is configured to redact that still appear: a real failure.
             "redacted_kinds_leaked": sorted(leaked_kinds(check) & redacted),
-            # Kinds outside the redactor's scope (e.g. person names) that appear.
+            # Kinds outside the redactor's scope (e.g. person names when `person_name` is not
+            # in [redaction] kinds) that appear.
             "unredacted_kinds_present": sorted(leaked_kinds(check) - redacted),
         }
         Path(files["summary"]).write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")

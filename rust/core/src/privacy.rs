@@ -33,6 +33,15 @@
 //! PII is spoken in the other word list is PII too (the raw and decorated lists tokenise digits
 //! differently, so a value one field's rules catch could otherwise survive in the other).
 //!
+//! Person names (when `person_name` is enabled) are held the same way: a final that ends in a
+//! name cue ("my name is", "last name is", "that is", or "it is john smith", which a spelling may
+//! confirm next) waits for the next one, so "yeah it is john smith" | "that is" | "smith s m i t h"
+//! is redacted in all three. And since the other party usually asks for the name, an utterance
+//! that asks ("can i have your first and last name") marks the conversation: the next
+//! utterances of the *other* channels that start within [`ANSWER_WINDOW_MS`] of its end are
+//! scanned as answers, where "it is X Y" gives a name (see [`Redactor::scan_answering`]); held
+//! utterances of those channels are rescanned when the request arrives after the answer.
+//!
 //! Held utterances are also released on `tick` once the first of them has waited `hold_ms`, when
 //! `MAX_HELD` is reached, when the conversation ends or is evicted, and on `flush`. So an entity
 //! split over up to `MAX_HELD + 1` utterances that arrive within `hold_ms` of each other is
@@ -57,15 +66,24 @@ pub const TAIL_BYTES: usize = 320;
 pub const MAX_HELD: usize = 6;
 /// Replaces a trailing digit run in interim text, which may be PII still being spoken.
 pub const PENDING_TAG: &str = "[PENDING]";
+/// An utterance of another channel that starts between this long before and
+/// [`ANSWER_WINDOW_MS`] after the end of a request for a name may be the answer.
+pub const ANSWER_LEAD_MS: i64 = 5_000;
+/// See [`ANSWER_LEAD_MS`].
+pub const ANSWER_WINDOW_MS: i64 = 20_000;
+/// Utterances per conversation taken as answers to one request for a name.
+pub const MAX_ANSWERS: u8 = 2;
 
 /// Redaction options.
 #[derive(Clone, Debug)]
 pub struct PrivacyConfig {
     /// Turn redaction off entirely (tests of raw decoding only; never the default).
     pub enabled: bool,
-    /// Built-in kinds to detect: `ssn`, `phone`, `email`, `credit_card`.
+    /// Built-in kinds to detect: `ssn`, `phone`, `email`, `credit_card`, `person_name`
+    /// (default: the first four).
     pub kinds: Vec<String>,
-    /// Replacement tag per kind name, overriding `[SSN]`, `[PHONE]`, `[EMAIL]`, `[CREDIT_CARD]`.
+    /// Replacement tag per kind name, overriding `[SSN]`, `[PHONE]`, `[EMAIL]`, `[CREDIT_CARD]`,
+    /// `[PERSON_NAME]`.
     pub tags: Vec<(String, String)>,
     /// Custom patterns: (name, regex, tag).
     pub custom: Vec<(String, String, Option<String>)>,
@@ -101,7 +119,8 @@ pub fn build_redactor(config: &PrivacyConfig) -> Result<Redactor, ConfigError> {
             .ok_or_else(|| ConfigError {
                 field: "pii_kinds".into(),
                 message: format!(
-                    "unknown PII kind {name:?}; expected some of: ssn, phone, email, credit_card"
+                    "unknown PII kind {name:?}; expected some of: ssn, phone, email, credit_card, \
+                     person_name"
                 ),
             })?;
         kinds.push(kind);
@@ -139,6 +158,31 @@ struct Marks {
 struct Held {
     utterance: Utterance,
     marks: Marks,
+    /// May answer a request for a name made on another channel.
+    answer: bool,
+}
+
+/// The last request for a name in a conversation.
+#[derive(Debug)]
+struct NameRequest {
+    channel: String,
+    end_ms: i64,
+    /// Answers still to take.
+    left: u8,
+}
+
+impl NameRequest {
+    /// Is `u` (of another channel, in time) an answer? Takes one of the answers left.
+    fn take(&mut self, u: &Utterance) -> bool {
+        let ok = self.left > 0
+            && u.channel != self.channel
+            && u.start_ms >= self.end_ms.saturating_sub(ANSWER_LEAD_MS)
+            && u.start_ms <= self.end_ms.saturating_add(ANSWER_WINDOW_MS);
+        if ok {
+            self.left -= 1;
+        }
+        ok
+    }
 }
 
 #[derive(Debug, Default)]
@@ -158,6 +202,8 @@ pub struct Privacy {
     redactor: Option<Redactor>,
     lanes: HashMap<(String, String), Lane>,
     counts: BTreeMap<String, u64>,
+    /// Per conversation, its last request for a name (only with `person_name`).
+    name_requests: HashMap<String, NameRequest>,
 }
 
 impl Privacy {
@@ -179,6 +225,7 @@ impl Privacy {
             redactor,
             lanes: HashMap::new(),
             counts: BTreeMap::new(),
+            name_requests: HashMap::new(),
         })
     }
 
@@ -192,13 +239,34 @@ impl Privacy {
         let Some(redactor) = self.redactor.as_ref() else {
             return vec![u];
         };
+        let names = redactor.detects(PiiKind::PersonName);
+        let asks =
+            names && (redactor.asks_for_name(&u.text) || redactor.asks_for_name(&u.decorated_text));
+        let answer = names
+            && self
+                .name_requests
+                .get_mut(&u.conversation_id)
+                .is_some_and(|r| r.take(&u));
+        let request = asks.then(|| {
+            (
+                u.conversation_id.clone(),
+                NameRequest {
+                    channel: u.channel.clone(),
+                    end_ms: u.end_ms,
+                    left: MAX_ANSWERS,
+                },
+            )
+        });
         let key = (u.conversation_id.clone(), u.channel.clone());
-        let lane = self.lanes.entry(key).or_default();
-        let risky =
-            self.config.hold_ms > 0 && (ends_risky(&u.text) || ends_risky(&u.decorated_text));
+        let lane = self.lanes.entry(key.clone()).or_default();
+        let risky = self.config.hold_ms > 0
+            && (ends_risky(&u.text)
+                || ends_risky(&u.decorated_text)
+                || (names && name_open_in_lane(redactor, lane, &u)));
         lane.held.push(Held {
             utterance: u,
             marks: Marks::default(),
+            answer,
         });
         scan_lane(redactor, lane);
         let mut out = Vec::new();
@@ -208,6 +276,33 @@ impl Privacy {
             }
         } else {
             release(redactor, lane, &mut self.counts, &mut out);
+        }
+        if let Some((conversation, mut request)) = request {
+            // An answer may have arrived first: it is still held (it ends in a cue or in the
+            // name words after one), so scan it again as an answer.
+            let mut keys: Vec<&(String, String)> = self
+                .lanes
+                .iter()
+                .filter(|(k, l)| k.0 == conversation && **k != key && !l.held.is_empty())
+                .map(|(k, _)| k)
+                .collect();
+            keys.sort();
+            let keys: Vec<(String, String)> = keys.into_iter().cloned().collect();
+            for k in keys {
+                if let Some(lane) = self.lanes.get_mut(&k) {
+                    let mut changed = false;
+                    for h in &mut lane.held {
+                        if !h.answer && request.take(&h.utterance) {
+                            h.answer = true;
+                            changed = true;
+                        }
+                    }
+                    if changed {
+                        scan_lane(redactor, lane);
+                    }
+                }
+            }
+            self.name_requests.insert(conversation, request);
         }
         out
     }
@@ -247,6 +342,7 @@ impl Privacy {
                 release(redactor, &mut lane, &mut self.counts, &mut out);
             }
         }
+        self.name_requests.clear();
         out
     }
 
@@ -268,15 +364,36 @@ impl Privacy {
                 release(redactor, &mut lane, &mut self.counts, &mut out);
             }
         }
+        self.name_requests.remove(conversation_id);
         out
     }
 
-    /// Redact interim text in place; a trailing digit run is masked until the final arrives.
+    /// Redact interim text in place; a trailing digit run, or a name still being spelled, is
+    /// masked until the final arrives.
     pub fn partial(&mut self, p: &mut Partial) {
         let Some(redactor) = self.redactor.as_ref() else {
             return;
         };
-        let (text, _) = redactor.redact(&p.text);
+        // An interim answer to a request for a name is scanned as one (without taking one of
+        // the answers: the final will).
+        let answering = redactor.detects(PiiKind::PersonName)
+            && self.name_requests.get(&p.conversation_id).is_some_and(|r| {
+                r.left > 0
+                    && p.channel != r.channel
+                    && p.start_ms >= r.end_ms.saturating_sub(ANSWER_LEAD_MS)
+                    && p.start_ms <= r.end_ms.saturating_add(ANSWER_WINDOW_MS)
+            });
+        let answers: &[usize] = if answering { &[0] } else { &[] };
+        let found = redactor.scan_answering(&p.text, answers);
+        let text = replace(redactor, &p.text, &found);
+        let text = match redactor.name_pending(&text) {
+            Some(at) => {
+                let mut kept = text[..at].to_owned();
+                kept.push_str(PENDING_TAG);
+                kept
+            }
+            None => text,
+        };
         p.text = mask_pending_tail(&text);
     }
 
@@ -304,6 +421,43 @@ impl Privacy {
     }
 }
 
+/// Does `u` end in a name cue, read after the end of what its lane said before ("yeah it" |
+/// "is aaron abbott": a spelling may follow)?
+fn name_open_in_lane(redactor: &Redactor, lane: &Lane, u: &Utterance) -> bool {
+    let (prev, prev_decorated) = match lane.held.last() {
+        Some(h) => (
+            h.utterance.text.as_str(),
+            h.utterance.decorated_text.as_str(),
+        ),
+        None => (lane.tail.as_str(), lane.decorated_tail.as_str()),
+    };
+    let open = |prev: &str, text: &str| {
+        if prev.is_empty() {
+            return redactor.name_open(text);
+        }
+        // The last few words before are enough: the rule looks back a dozen tokens.
+        let mut from = prev.len().saturating_sub(96);
+        while !prev.is_char_boundary(from) {
+            from += 1;
+        }
+        redactor.name_open(&format!("{} {text}", &prev[from..]))
+    };
+    open(prev, &u.text) || open(prev_decorated, &u.decorated_text)
+}
+
+/// `text` with each finding replaced by its tag.
+fn replace(redactor: &Redactor, text: &str, found: &[Finding]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for f in found {
+        out.push_str(&text[at..f.start]);
+        out.push_str(redactor.tag(f.kind));
+        at = f.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
 /// Scan `tail + held texts` of a lane as one text per field and record every finding on each
 /// held segment it touches.
 ///
@@ -317,13 +471,24 @@ fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
         .iter()
         .map(|h| h.utterance.text.as_str())
         .collect();
-    let text_found = scan_segments(redactor, context(&lane.tail, &texts), &texts);
+    let answers: Vec<bool> = lane.held.iter().map(|h| h.answer).collect();
+    let text_found = scan_segments(
+        redactor,
+        context(redactor, &lane.tail, &texts),
+        &texts,
+        &answers,
+    );
     let texts: Vec<&str> = lane
         .held
         .iter()
         .map(|h| h.utterance.decorated_text.as_str())
         .collect();
-    let decorated_found = scan_segments(redactor, context(&lane.decorated_tail, &texts), &texts);
+    let decorated_found = scan_segments(
+        redactor,
+        context(redactor, &lane.decorated_tail, &texts),
+        &texts,
+        &answers,
+    );
 
     let words_aligned = lane
         .held
@@ -341,7 +506,7 @@ fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
             .iter()
             .map(|h| h.utterance.words.as_slice())
             .collect();
-        scan_word_segments(redactor, word_context(&lane.tail_words), &lists)
+        scan_word_segments(redactor, word_context(&lane.tail_words), &lists, &answers)
     };
     let decorated_aligned = lane
         .held
@@ -359,7 +524,12 @@ fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
             .iter()
             .map(|h| h.utterance.decorated_words.as_slice())
             .collect();
-        scan_word_segments(redactor, word_context(&lane.decorated_tail_words), &lists)
+        scan_word_segments(
+            redactor,
+            word_context(&lane.decorated_tail_words),
+            &lists,
+            &answers,
+        )
     };
     for (((held, t), d), (w, dw)) in lane
         .held
@@ -376,11 +546,14 @@ fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
 }
 
 /// The released tail as context: all of it when its last word may continue into the next
-/// utterance, or when the next utterance starts as the continuation of something ("at gmail dot
-/// com", "dot smith", digits); nothing otherwise.
-fn context<'t>(tail: &'t str, segments: &[&str]) -> &'t str {
-    let tail_open = tail.split_whitespace().next_back().is_some_and(ends_risky);
-    let next_continues = segments.first().is_some_and(|s| starts_risky(s));
+/// utterance (or it ends in a name cue), or when the next utterance starts as the continuation of
+/// something ("at gmail dot com", "dot smith", digits, letters being spelled); nothing otherwise.
+fn context<'t>(redactor: &Redactor, tail: &'t str, segments: &[&str]) -> &'t str {
+    let tail_open =
+        tail.split_whitespace().next_back().is_some_and(ends_risky) || redactor.name_open(tail);
+    let next_continues = segments
+        .first()
+        .is_some_and(|s| starts_risky(s) || redactor.name_continues(s));
     if tail_open || next_continues {
         tail
     } else {
@@ -390,10 +563,8 @@ fn context<'t>(tail: &'t str, segments: &[&str]) -> &'t str {
 
 /// The released word-list tail as context (kept only when it ends in something open).
 fn word_context(tail: &[String]) -> &[String] {
-    match tail.last() {
-        Some(last) if ends_risky(last) => tail,
-        _ => &[],
-    }
+    // `push_tail_words` keeps words only while they end in something open.
+    tail
 }
 
 /// True when the word list is exactly the text split on single spaces.
@@ -424,10 +595,20 @@ fn flags_from_findings(text: &str, findings: &[Finding]) -> Vec<Option<PiiKind>>
 }
 
 /// Findings per segment (spans in the segment's own coordinates) when `tail` and the segments
-/// are joined with single spaces.
-fn scan_segments(redactor: &Redactor, tail: &str, segments: &[&str]) -> Vec<Vec<Finding>> {
+/// are joined with single spaces. `answers[i]`: segment `i` may answer a request for a name.
+fn scan_segments(
+    redactor: &Redactor,
+    tail: &str,
+    segments: &[&str],
+    answers: &[bool],
+) -> Vec<Vec<Finding>> {
     if let ("", [only]) = (tail, segments) {
-        return vec![redactor.scan(only)];
+        let at: &[usize] = if answers.first() == Some(&true) {
+            &[0]
+        } else {
+            &[]
+        };
+        return vec![redactor.scan_answering(only, at)];
     }
     let mut joined = tail.to_owned();
     let mut bounds = Vec::with_capacity(segments.len());
@@ -439,7 +620,13 @@ fn scan_segments(redactor: &Redactor, tail: &str, segments: &[&str]) -> Vec<Vec<
         joined.push_str(s);
         bounds.push((start, joined.len()));
     }
-    let findings = redactor.scan(&joined);
+    let at: Vec<usize> = bounds
+        .iter()
+        .zip(answers)
+        .filter(|(_, a)| **a)
+        .map(|(b, _)| b.0)
+        .collect();
+    let findings = redactor.scan_answering(&joined, &at);
     bounds
         .iter()
         .map(|&(start, end)| {
@@ -460,6 +647,7 @@ fn scan_word_segments(
     redactor: &Redactor,
     tail: &[String],
     lists: &[&[Word]],
+    answers: &[bool],
 ) -> Vec<Vec<Option<PiiKind>>> {
     let mut tokens: Vec<&str> = tail.iter().map(String::as_str).collect();
     let mut bounds = Vec::with_capacity(lists.len());
@@ -471,7 +659,13 @@ fn scan_word_segments(
     if tokens.is_empty() {
         return bounds.iter().map(|_| Vec::new()).collect();
     }
-    let flags = redactor.scan_tokens(&tokens);
+    let at: Vec<usize> = bounds
+        .iter()
+        .zip(answers)
+        .filter(|(_, a)| **a)
+        .map(|(b, _)| b.0)
+        .collect();
+    let flags = redactor.scan_tokens_answering(&tokens, &at);
     bounds
         .iter()
         .map(|&(start, end)| flags[start..end].to_vec())
@@ -592,12 +786,21 @@ fn release(
         let Held {
             mut utterance,
             mut marks,
+            ..
         } = held;
         harmonize(&utterance, &mut marks);
         push_tail(&mut lane.tail, &utterance.text);
         push_tail(&mut lane.decorated_tail, &utterance.decorated_text);
-        push_tail_words(&mut lane.tail_words, &utterance.words);
-        push_tail_words(&mut lane.decorated_tail_words, &utterance.decorated_words);
+        push_tail_words(
+            &mut lane.tail_words,
+            &utterance.words,
+            redactor.name_open(&utterance.text),
+        );
+        push_tail_words(
+            &mut lane.decorated_tail_words,
+            &utterance.decorated_words,
+            redactor.name_open(&utterance.decorated_text),
+        );
         let mut per_kind: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         for f in &marks.text {
             per_kind
@@ -668,8 +871,10 @@ fn push_tail(tail: &mut String, text: &str) {
     }
 }
 
-fn push_tail_words(tail: &mut Vec<String>, words: &[Word]) {
-    if !words.last().is_some_and(|w| ends_risky(&w.word)) {
+/// Keep the last [`TAIL_WORDS`] released words of a lane while they end in something open (the
+/// last word may continue, or `name_open`: the text ends in a name cue).
+fn push_tail_words(tail: &mut Vec<String>, words: &[Word], name_open: bool) {
+    if !name_open && !words.last().is_some_and(|w| ends_risky(&w.word)) {
         tail.clear();
         return;
     }
@@ -968,6 +1173,191 @@ mod tests {
         };
         let err = Privacy::new(config).unwrap_err();
         assert_eq!(err.field, "pii_kinds");
+        assert!(err.message.contains("person_name"), "{}", err.message);
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    fn names() -> Privacy {
+        let mut config = PrivacyConfig::default();
+        config.kinds.push("person_name".into());
+        Privacy::new(config).unwrap()
+    }
+
+    /// An utterance with word timings 300 ms apart from `start_ms`, the decorated side
+    /// capitalising spelled letters and the word before them.
+    fn said(id: &str, channel: &str, text: &str, start_ms: i64) -> Utterance {
+        let words: Vec<Word> = text
+            .split(' ')
+            .enumerate()
+            .map(|(i, w)| Word {
+                word: w.into(),
+                offset_ms: start_ms + 300 * i as i64,
+                duration_ms: 250,
+                confidence: 1.0,
+            })
+            .collect();
+        let decorated_words: Vec<Word> = words
+            .iter()
+            .map(|w| Word {
+                word: if w.word.len() == 1 {
+                    w.word.to_uppercase()
+                } else {
+                    w.word.clone()
+                },
+                ..w.clone()
+            })
+            .collect();
+        let decorated_text = decorated_words
+            .iter()
+            .map(|w| w.word.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Utterance {
+            conversation_id: "c".into(),
+            communication_id: None,
+            utterance_id: id.into(),
+            channel: channel.into(),
+            text: text.into(),
+            decorated_text,
+            words,
+            decorated_words,
+            confidence: 1.0,
+            language: None,
+            start_ms,
+            end_ms: start_ms + 300 * text.split(' ').count() as i64,
+            received_at_ms: 0,
+            latency_ms: 0,
+            event_time_ms: None,
+            offset_ms: start_ms,
+            duration_ms: 300 * text.split(' ').count() as i64,
+            organization_id: None,
+            engine: None,
+            pii: Vec::new(),
+            flags: Vec::new(),
+        }
+    }
+
+    fn no_name_left(u: &Utterance, names: &[&str]) {
+        for field in [&u.text, &u.decorated_text] {
+            for n in names {
+                assert!(
+                    !field.to_lowercase().split(' ').any(|w| w == *n),
+                    "{n:?} in {field:?}"
+                );
+            }
+        }
+        for w in u.words.iter().chain(&u.decorated_words) {
+            assert!(
+                !names.contains(&w.word.to_lowercase().as_str()),
+                "{:?} in the word lists",
+                w.word
+            );
+            assert!(w.duration_ms > 0, "timings kept");
+        }
+    }
+
+    #[test]
+    fn a_name_given_over_three_utterances_is_redacted_in_all_of_them() {
+        let mut p = names();
+        assert!(
+            p.utterance(said("1", "EXTERNAL", "yeah it is john smith", 0), 0)
+                .is_empty(),
+            "held: it ends in name words after a cue"
+        );
+        assert!(
+            p.utterance(said("2", "EXTERNAL", "that is", 2_000), 2_000)
+                .is_empty(),
+            "held: it ends in a cue"
+        );
+        assert!(
+            p.utterance(said("3", "EXTERNAL", "smith s m i t h", 3_000), 3_000)
+                .is_empty(),
+            "held: it ends in a spelled letter"
+        );
+        let out = p.tick(10_000);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0].text, "yeah it is [PERSON_NAME]");
+        assert_eq!(out[0].decorated_text, "yeah it is [PERSON_NAME]");
+        assert_eq!(out[1].text, "that is");
+        assert_eq!(out[2].text, "[PERSON_NAME]");
+        assert_eq!(out[2].decorated_text, "[PERSON_NAME]");
+        for u in &out {
+            no_name_left(u, &["john", "smith", "s", "m", "i", "t", "h"]);
+        }
+        assert_eq!(out[0].words.len(), 5, "one tag per word, timings kept");
+        assert_eq!(p.counts(), vec![("person_name".to_owned(), 2)]);
+    }
+
+    #[test]
+    fn without_person_name_names_are_left_and_not_held() {
+        let mut p = Privacy::new(PrivacyConfig::default()).unwrap();
+        let out = p.utterance(said("1", "EXTERNAL", "yeah it is john smith", 0), 0);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].text, "yeah it is john smith");
+    }
+
+    #[test]
+    fn an_answer_to_the_other_partys_request_is_a_name() {
+        let mut p = names();
+        let ask = "sure can i have your first and last name please";
+        assert_eq!(p.utterance(said("1", "INTERNAL", ask, 0), 0).len(), 1);
+        let out = p.utterance(
+            said("2", "EXTERNAL", "yeah it's john smith thanks", 3_500),
+            5_000,
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].text, "yeah it's [PERSON_NAME] thanks");
+        no_name_left(&out[0], &["john", "smith"]);
+        // The same words without a request stay.
+        let mut p = names();
+        let out = p.utterance(
+            said("2", "EXTERNAL", "yeah it's john smith thanks", 3_500),
+            5_000,
+        );
+        assert_eq!(out[0].text, "yeah it's john smith thanks");
+    }
+
+    #[test]
+    fn an_answer_that_arrives_before_the_request_is_rescanned() {
+        let mut p = names();
+        // The answer ends in name words after a cue: held.
+        assert!(
+            p.utterance(said("2", "EXTERNAL", "yeah it's john smith", 3_500), 5_000)
+                .is_empty()
+        );
+        let ask = "can i have your first and last name please";
+        assert_eq!(p.utterance(said("1", "INTERNAL", ask, 0), 6_000).len(), 1);
+        let out = p.tick(20_000);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].text, "yeah it's [PERSON_NAME]");
+        no_name_left(&out[0], &["john", "smith"]);
+    }
+
+    #[test]
+    fn interim_text_masks_a_name_being_spelled() {
+        let mut p = names();
+        let mut partial = Partial {
+            conversation_id: "c".into(),
+            communication_id: None,
+            utterance_id: "u".into(),
+            channel: "EXTERNAL".into(),
+            text: "that is smith s m i".into(),
+            confidence: 1.0,
+            start_ms: 0,
+            end_ms: 0,
+            received_at_ms: 0,
+            flags: Vec::new(),
+            state: "interim".into(),
+        };
+        p.partial(&mut partial);
+        assert_eq!(partial.text, "that is [PENDING]");
+        partial.text = "hi my name is alex".into();
+        p.partial(&mut partial);
+        assert_eq!(partial.text, "hi my name is [PERSON_NAME]");
     }
 }
 

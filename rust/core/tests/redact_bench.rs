@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use gcstream_core::redact::{Redactor, RedactorConfig};
+use gcstream_core::redact::{PiiKind, Redactor, RedactorConfig};
 
 const ORDINARY: &[&str] = &[
     "thank you for calling how can i help you today",
@@ -71,7 +71,24 @@ fn cpu_ns() -> Option<u64> {
 #[test]
 #[ignore = "timing: run in release with --ignored --nocapture"]
 fn redact_throughput() {
-    let r = Redactor::new(RedactorConfig::default()).unwrap();
+    throughput(&Redactor::new(RedactorConfig::default()).unwrap(), "");
+}
+
+/// The same with person names on (as `gcstream run` and `gcstream demo` configure it).
+#[test]
+#[ignore = "timing: run in release with --ignored --nocapture"]
+fn redact_throughput_with_names() {
+    let mut kinds = PiiKind::DEFAULT.to_vec();
+    kinds.push(PiiKind::PersonName);
+    let r = Redactor::new(RedactorConfig {
+        kinds,
+        ..RedactorConfig::default()
+    })
+    .unwrap();
+    throughput(&r, ", names");
+}
+
+fn throughput(r: &Redactor, what: &str) {
     let text = corpus(16 << 20);
     if let Ok(path) = std::env::var("GCSTREAM_REDACT_CORPUS") {
         std::fs::write(&path, &text).unwrap();
@@ -97,7 +114,7 @@ fn redact_throughput() {
         }
         let mbps = text.len() as f64 / best / 1e6;
         eprintln!(
-            "redact scan ({label}): {:.1} MB in {:.1} ms = {mbps:.0} MB/s, {found} findings",
+            "redact scan ({label}{what}): {:.1} MB in {:.1} ms = {mbps:.0} MB/s, {found} findings",
             text.len() as f64 / 1e6,
             best * 1e3
         );
@@ -110,7 +127,7 @@ fn redact_throughput() {
     let (out, _) = r.redact(&text);
     let secs = t.elapsed().as_secs_f64();
     eprintln!(
-        "redact (whole, with output): {:.0} MB/s",
+        "redact (whole, with output{what}): {:.0} MB/s",
         text.len() as f64 / secs / 1e6
     );
     assert!(out.len() < text.len());

@@ -478,3 +478,289 @@ fn random_sentences_hold_the_invariants() {
         assert_eq!(r.redact(&once).0, once, "not idempotent on {text:?}");
     }
 }
+
+// --- person names (opt-in) ---------------------------------------------------------------------
+
+fn names_redactor() -> Redactor {
+    let mut kinds = PiiKind::DEFAULT.to_vec();
+    kinds.push(PiiKind::PersonName);
+    Redactor::new(RedactorConfig {
+        kinds,
+        ..RedactorConfig::default()
+    })
+    .expect("valid")
+}
+
+/// (input, expected redaction) with `person_name` on.
+const NAME_RECALL: &[(&str, &str)] = &[
+    // A spelling confirms the word before it, and its other uses, and a first name after a cue.
+    (
+        "yeah it is john smith that is smith s m i t h",
+        "yeah it is [PERSON_NAME] that is [PERSON_NAME]",
+    ),
+    (
+        "yeah it is john smith that is Smith S M I T H",
+        "yeah it is [PERSON_NAME] that is [PERSON_NAME]",
+    ),
+    ("that is lee l e e", "that is [PERSON_NAME]"),
+    (
+        "it's hill, h i double l",
+        "it's [PERSON_NAME], [PERSON_NAME]",
+    ),
+    (
+        "smith, that's S-M-I-T-H.",
+        "[PERSON_NAME], that's [PERSON_NAME].",
+    ),
+    ("lopez l as in larry o p e z okay", "[PERSON_NAME] okay"),
+    ("mary ann m a r y a n n", "[PERSON_NAME]"),
+    // A spelling after a cue.
+    ("my name is o s c a r", "my name is [PERSON_NAME]"),
+    ("My name is o s c a r.", "My name is [PERSON_NAME]."),
+    ("my last name is s m i t h", "my last name is [PERSON_NAME]"),
+    ("it's spelled w-r-i-g-h-t", "it's spelled [PERSON_NAME]"),
+    // Cue phrases.
+    (
+        "thank you for calling acme industrial supply my name is alex how can i help you today",
+        "thank you for calling acme industrial supply my name is [PERSON_NAME] how can i help you today",
+    ),
+    (
+        "hi my name is john smith and i have a question",
+        "hi my name is [PERSON_NAME] and i have a question",
+    ),
+    ("my name's mary-kate o'brien", "my name's [PERSON_NAME]"),
+    (
+        "the name on the account is jane doe",
+        "the name on the account is [PERSON_NAME]",
+    ),
+    (
+        "first name is maria last name is garcia",
+        "first name is [PERSON_NAME] last name is [PERSON_NAME]",
+    ),
+    ("surname: Nguyen.", "surname: [PERSON_NAME]."),
+    (
+        "it is under the name garcia",
+        "it is under the name [PERSON_NAME]",
+    ),
+    (
+        "This is Alex from billing",
+        "This is [PERSON_NAME] from billing",
+    ),
+    (
+        "hi this is Dr. Jane Foster calling back",
+        "hi this is Dr. [PERSON_NAME] calling back",
+    ),
+    ("my name is will smith", "my name is [PERSON_NAME]"),
+    // An answer to a request in the same text.
+    (
+        "can i have your first and last name please yeah it's john smith",
+        "can i have your first and last name please yeah it's [PERSON_NAME]",
+    ),
+    // Other kinds still win where they overlap: a spelled email is an email.
+    (
+        "my name is j o h n dot s m i t h at gmail dot com",
+        "my name is [EMAIL]",
+    ),
+    (
+        "my name is john and my email is john dot smith at gmail dot com",
+        "my name is [PERSON_NAME] and my email is [EMAIL]",
+    ),
+];
+
+/// Ordinary speech that must survive with `person_name` on.
+const NAME_PRECISION: &[&str] = &[
+    "this is great",
+    "this is the one i ordered",
+    "acme industrial supply this is alex how can i help",
+    "my name is on the account",
+    "my name is not on the account",
+    "the name is spelled wrong on the invoice",
+    "my name is kind of hard to spell",
+    "my last name is long it's hard to spell",
+    "the name on the card is different",
+    "what name is the account under",
+    "the account is under my wife's name",
+    "is the order under your name or your company name",
+    "we'll put your name down for the callback",
+    "the company name is acme",
+    "in the name of the father",
+    "it is what it is",
+    "it's fine",
+    "yeah it is john smith",
+    "john smith called yesterday",
+    "can i have your first and last name please",
+    "what is your name",
+    "sure can i get the email address on the account",
+    "you can find us at amazon dot a b c",
+    "dot a b c",
+    "a b c",
+    "the u s a",
+    "yes y e s",
+    "that is correct",
+    "no that is not the one i ordered i ordered the larger size",
+    "i'm good thanks",
+    "[PERSON_NAME] [CREDIT_CARD]",
+    "my name is [PERSON_NAME]",
+];
+
+#[test]
+fn names_are_opt_in() {
+    let r = redactor();
+    assert!(!r.detects(PiiKind::PersonName));
+    assert!(
+        r.scan("my name is john smith, s m i t h").is_empty(),
+        "the default kinds do not include person names"
+    );
+    assert!(names_redactor().detects(PiiKind::PersonName));
+    assert_eq!(PiiKind::PersonName.as_str(), "person_name");
+    assert_eq!(names_redactor().tag(PiiKind::PersonName), "[PERSON_NAME]");
+}
+
+#[test]
+fn name_recall_list() {
+    let r = names_redactor();
+    let mut failures = Vec::new();
+    for (input, want) in NAME_RECALL {
+        let (got, _) = r.redact(input);
+        if got != *want {
+            failures.push(format!("{input:?}\n   want {want:?}\n   got  {got:?}"));
+        }
+        assert_eq!(r.redact(&got).0, got, "idempotent on {input:?}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn name_precision_list() {
+    let r = names_redactor();
+    // Two sentences of the general precision list are names now: that is the point.
+    let now_names = ["my name is o s c a r", "my last name is s m i t h"];
+    let bad: Vec<String> = NAME_PRECISION
+        .iter()
+        .chain(PRECISION.iter().filter(|t| !now_names.contains(t)))
+        .filter(|&t| !r.scan(t).is_empty())
+        .map(|t| format!("{t:?} -> {:?}", r.redact(t).0))
+        .collect();
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    // The other kinds are found exactly as without names.
+    let plain = redactor();
+    for (input, want) in RECALL {
+        assert_eq!(r.redact(input).0, *want, "{input:?}");
+        assert_eq!(plain.redact(input).0, *want);
+    }
+}
+
+#[test]
+fn name_answers_need_a_request() {
+    let r = names_redactor();
+    let text = "yeah it's john smith";
+    assert!(r.scan(text).is_empty());
+    let found = r.scan_answering(text, &[0]);
+    assert_eq!(found.len(), 1);
+    assert_eq!(&text[found[0].start..found[0].end], "john smith");
+    assert!(r.scan_answering("it is what it is", &[0]).is_empty());
+    assert!(r.scan_answering("sure one second", &[0]).is_empty());
+    // Only near the start of the answer.
+    let late = "yeah so i placed the order last week and it is john smith";
+    assert!(r.scan_answering(late, &[0]).is_empty());
+    assert!(
+        r.asks_for_name("sure i can help with that can i have your first and last name please")
+    );
+    assert!(!r.asks_for_name("okay that makes sense"));
+    assert!(!redactor().asks_for_name("can i have your name"));
+}
+
+#[test]
+fn name_tokens_and_joint_scan() {
+    let r = names_redactor();
+    let words = [
+        "yeah", "it", "is", "john", "smith", "that", "is", "Smith", "S", "M", "I", "T", "H",
+    ];
+    let got = r.scan_tokens(&words);
+    let names: Vec<&str> = words
+        .iter()
+        .zip(&got)
+        .filter(|(_, k)| **k == Some(PiiKind::PersonName))
+        .map(|(w, _)| *w)
+        .collect();
+    assert_eq!(names, ["john", "smith", "Smith", "S", "M", "I", "T", "H"]);
+    // Split over two utterances: the spelling in the second confirms the name in the first.
+    let (a, b) = r.scan_joint("yeah it is john smith that is", "smith s m i t h");
+    let prev = "yeah it is john smith that is";
+    assert_eq!(
+        a.iter().map(|f| &prev[f.start..f.end]).collect::<Vec<_>>(),
+        ["john smith"]
+    );
+    assert_eq!(b.len(), 1);
+    assert_eq!((b[0].start, b[0].end), (0, 15));
+}
+
+#[test]
+fn name_open_endings() {
+    let r = names_redactor();
+    for s in [
+        "my name is",
+        "yeah it is john smith",
+        "that is",
+        "my last name is",
+    ] {
+        assert!(r.name_open(s), "{s:?}");
+    }
+    for s in ["thanks for calling", "it is fine", "that is correct"] {
+        assert!(!r.name_open(s), "{s:?}");
+    }
+    assert!(
+        !redactor().name_open("my name is"),
+        "off without person_name"
+    );
+    assert_eq!(r.name_pending("that is smith s m i"), Some(8));
+    assert!(r.name_continues("smith s m i t h"));
+}
+
+/// Random sentences from a vocabulary of cue words, letters and names: no panic, spans sorted,
+/// disjoint, on character boundaries, and redaction idempotent.
+#[test]
+fn random_name_sentences_hold_the_invariants() {
+    const VOCAB: &[&str] = &[
+        "my", "name", "is", "name's", "it", "it's", "this", "that", "spelled", "last", "first",
+        "surname", "your", "and", "can", "i", "have", "john", "smith", "Smith", "s", "m", "i", "t",
+        "h", "S", "M", "a", "double", "l", "as", "in", "sam", "-", ",", ".", ":", "[", "]", "é",
+        "José", "o'brien", "at", "dot", "gmail", "com", "four", "one", "uh", "Alex", "the", "on",
+        "account", "mr", "Dr",
+    ];
+    let r = names_redactor();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..5000 {
+        let n = (next() % 30) as usize;
+        let mut text = String::new();
+        for _ in 0..n {
+            let w = VOCAB[(next() % VOCAB.len() as u64) as usize];
+            text.push_str(w);
+            if next() % 6 != 0 {
+                text.push(' ');
+            }
+        }
+        let answers: &[usize] = if next() % 3 == 0 { &[0] } else { &[] };
+        let found = r.scan_answering(&text, answers);
+        for w in found.windows(2) {
+            assert!(w[0].end <= w[1].start, "{text:?}: {found:?}");
+        }
+        for f in &found {
+            assert!(
+                f.start < f.end && text.is_char_boundary(f.start) && text.is_char_boundary(f.end)
+            );
+        }
+        let once = r.redact(&text).0;
+        assert_eq!(r.redact(&once).0, once, "not idempotent on {text:?}");
+        let _ = (
+            r.name_open(&text),
+            r.name_pending(&text),
+            r.name_continues(&text),
+        );
+    }
+}

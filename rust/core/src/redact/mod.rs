@@ -1,9 +1,10 @@
 //! PII redaction for transcript text: SSNs, phone numbers, emails and payment cards, written
-//! with digits (`decoratedTranscript`) or spoken as words (`transcript`), plus custom patterns.
+//! with digits (`decoratedTranscript`) or spoken as words (`transcript`), person names (opt-in:
+//! spelled or given after a cue such as "my name is"), plus custom patterns.
 //!
 //! One pass over the bytes, no regular expressions for the built-in kinds (see [`scan`] for the
-//! loop, [`digits`] for the number rules, [`email`] for addresses). Custom patterns, when
-//! configured, run with the `regex` crate over the whole text.
+//! loop, [`digits`] for the number rules, [`email`] for addresses, [`name`] for person names).
+//! Custom patterns, when configured, run with the `regex` crate over the whole text.
 //!
 //! ```
 //! use gcstream_core::redact::{Redactor, RedactorConfig, PiiKind};
@@ -18,6 +19,7 @@
 mod digits;
 mod email;
 mod lex;
+mod name;
 mod rules;
 mod scan;
 
@@ -38,21 +40,34 @@ pub enum PiiKind {
     Email,
     /// Payment card number (brand prefix, 13–19 digits, Luhn).
     CreditCard,
+    /// A person's name, given with a cue ("my name is …") or spelled ("smith s m i t h").
+    /// Not enabled by [`RedactorConfig::default`]: see [`PiiKind::DEFAULT`].
+    PersonName,
     /// The custom pattern with this index in [`RedactorConfig::custom`].
     Custom(u16),
 }
 
 impl PiiKind {
-    /// The four built-in kinds, in their default order.
-    pub const BUILTIN: [PiiKind; 4] = [
+    /// Every built-in kind.
+    pub const BUILTIN: [PiiKind; 5] = [
+        PiiKind::Ssn,
+        PiiKind::Phone,
+        PiiKind::Email,
+        PiiKind::CreditCard,
+        PiiKind::PersonName,
+    ];
+
+    /// The kinds a default [`RedactorConfig`] enables: the four with checkable structure.
+    /// Person names are found by cues rather than structure, so they are opt-in.
+    pub const DEFAULT: [PiiKind; 4] = [
         PiiKind::Ssn,
         PiiKind::Phone,
         PiiKind::Email,
         PiiKind::CreditCard,
     ];
 
-    /// `"ssn"`, `"phone"`, `"email"`, `"credit_card"`; `"custom"` for a custom kind (its
-    /// configured name comes from [`Redactor::kind_name`]).
+    /// `"ssn"`, `"phone"`, `"email"`, `"credit_card"`, `"person_name"`; `"custom"` for a custom
+    /// kind (its configured name comes from [`Redactor::kind_name`]).
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -60,6 +75,7 @@ impl PiiKind {
             PiiKind::Phone => "phone",
             PiiKind::Email => "email",
             PiiKind::CreditCard => "credit_card",
+            PiiKind::PersonName => "person_name",
             PiiKind::Custom(_) => "custom",
         }
     }
@@ -70,6 +86,7 @@ impl PiiKind {
             PiiKind::Phone => Some(1),
             PiiKind::Email => Some(2),
             PiiKind::CreditCard => Some(3),
+            PiiKind::PersonName => Some(4),
             PiiKind::Custom(_) => None,
         }
     }
@@ -89,21 +106,22 @@ pub struct CustomPattern {
 /// What a [`Redactor`] looks for. Validated once by [`Redactor::new`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RedactorConfig {
-    /// Enabled built-in kinds (not `Custom`).
+    /// Enabled built-in kinds (not `Custom`); the default is [`PiiKind::DEFAULT`].
     pub kinds: Vec<PiiKind>,
     /// Kind name → replacement tag, overriding the defaults (`[SSN]`, `[PHONE]`, `[EMAIL]`,
-    /// `[CREDIT_CARD]`, or a custom pattern's tag).
+    /// `[CREDIT_CARD]`, `[PERSON_NAME]`, or a custom pattern's tag).
     pub tags: HashMap<String, String>,
     /// Custom patterns, checked in order.
     pub custom: Vec<CustomPattern>,
-    /// Recognise spoken forms ("four one one one", "john at gmail dot com").
+    /// Recognise spoken forms ("four one one one", "john at gmail dot com"). Person names are
+    /// found in both forms either way.
     pub spoken: bool,
 }
 
 impl Default for RedactorConfig {
     fn default() -> Self {
         Self {
-            kinds: PiiKind::BUILTIN.to_vec(),
+            kinds: PiiKind::DEFAULT.to_vec(),
             tags: HashMap::new(),
             custom: Vec::new(),
             spoken: true,
@@ -160,8 +178,8 @@ struct Custom {
 /// [`Redactor::scan`], [`Redactor::scan_tokens`] or [`Redactor::scan_joint`] per text field;
 /// it holds no per-text state and is `Send + Sync`.
 pub struct Redactor {
-    enabled: [bool; 4],
-    tags: [String; 4],
+    enabled: [bool; 5],
+    tags: [String; 5],
     custom: Vec<Custom>,
     spoken: bool,
 }
@@ -180,7 +198,13 @@ impl fmt::Debug for Redactor {
     }
 }
 
-const DEFAULT_TAGS: [&str; 4] = ["[SSN]", "[PHONE]", "[EMAIL]", "[CREDIT_CARD]"];
+const DEFAULT_TAGS: [&str; 5] = [
+    "[SSN]",
+    "[PHONE]",
+    "[EMAIL]",
+    "[CREDIT_CARD]",
+    "[PERSON_NAME]",
+];
 
 impl Redactor {
     /// Validates `config` and builds the redactor.
@@ -190,7 +214,7 @@ impl Redactor {
     /// pattern has an empty, duplicate or built-in name, does not compile, or matches the empty
     /// string, a tag is empty or names an unknown kind, or a tag would itself be redacted.
     pub fn new(config: RedactorConfig) -> Result<Self, RedactConfigError> {
-        let mut enabled = [false; 4];
+        let mut enabled = [false; 5];
         for k in &config.kinds {
             match k.builtin_index() {
                 Some(i) => enabled[i] = true,
@@ -285,7 +309,7 @@ impl Redactor {
             .chain(r.custom.iter().map(|c| (c.name.as_str(), &c.tag)));
         for (i, (cname, tag)) in all_tags.enumerate() {
             if let Some(f) = r.scan(tag).first() {
-                let owner = if i < 4 {
+                let owner = if i < PiiKind::BUILTIN.len() {
                     PiiKind::BUILTIN[i].as_str()
                 } else {
                     cname
@@ -302,8 +326,8 @@ impl Redactor {
         Ok(r)
     }
 
-    /// The name of `kind`: `"ssn"`, `"phone"`, `"email"`, `"credit_card"`, or a custom pattern's
-    /// name (`"custom"` for an index this redactor does not have).
+    /// The name of `kind`: `"ssn"`, `"phone"`, `"email"`, `"credit_card"`, `"person_name"`, or a
+    /// custom pattern's name (`"custom"` for an index this redactor does not have).
     #[must_use]
     pub fn kind_name(&self, kind: PiiKind) -> &str {
         match kind {
@@ -330,19 +354,43 @@ impl Redactor {
         }
     }
 
+    /// True when `kind` is enabled (a custom kind: when this redactor has that pattern).
+    #[must_use]
+    pub fn detects(&self, kind: PiiKind) -> bool {
+        match kind.builtin_index() {
+            Some(i) => self.enabled[i],
+            None => matches!(kind, PiiKind::Custom(i) if usize::from(i) < self.custom.len()),
+        }
+    }
+
     /// Finds the personal data in `text`: byte spans, sorted, not overlapping (overlapping
     /// matches are merged into one span with the kind of the longer match).
     #[must_use]
     pub fn scan(&self, text: &str) -> Vec<Finding> {
+        self.scan_answering(text, &[])
+    }
+
+    /// [`Redactor::scan`], where `answers` are the byte offsets at which someone starts to answer
+    /// a request for their name (asked in another utterance, e.g. by the other party): there,
+    /// "it is X Y" / "it's X Y" gives a name. Only person names use `answers`.
+    #[must_use]
+    pub fn scan_answering(&self, text: &str, answers: &[usize]) -> Vec<Finding> {
         let mut hits: Vec<Hit> = Vec::new();
         let opts = scan::Opts {
             spoken: self.spoken,
             digits: self.enabled[0] || self.enabled[1] || self.enabled[3],
             email: self.enabled[2],
+            names: self.enabled[4],
         };
+        let mut spots = Vec::new();
         if opts.digits || opts.email {
-            scan::scan_builtin(text.as_bytes(), opts, &mut hits);
+            scan::scan_builtin(text.as_bytes(), opts, &mut hits, &mut spots);
             hits.retain(|h| h.kind.builtin_index().is_some_and(|i| self.enabled[i]));
+        } else if opts.names {
+            name::spots(text.as_bytes(), &mut spots);
+        }
+        if self.enabled[4] {
+            name::scan_names(text.as_bytes(), spots, answers, &mut hits);
         }
         for (i, c) in self.custom.iter().enumerate() {
             let kind = PiiKind::Custom(i as u16);
@@ -379,6 +427,17 @@ impl Redactor {
     /// finding counts). The caller replaces those tokens and keeps their timings.
     #[must_use]
     pub fn scan_tokens(&self, tokens: &[&str]) -> Vec<Option<PiiKind>> {
+        self.scan_tokens_answering(tokens, &[])
+    }
+
+    /// [`Redactor::scan_tokens`] with answers to a name request starting at the given token
+    /// indices (see [`Redactor::scan_answering`]).
+    #[must_use]
+    pub fn scan_tokens_answering(
+        &self,
+        tokens: &[&str],
+        answers: &[usize],
+    ) -> Vec<Option<PiiKind>> {
         let mut joined = String::with_capacity(tokens.iter().map(|t| t.len() + 1).sum());
         let mut spans = Vec::with_capacity(tokens.len());
         for (i, t) in tokens.iter().enumerate() {
@@ -388,7 +447,11 @@ impl Redactor {
             spans.push((joined.len(), joined.len() + t.len()));
             joined.push_str(t);
         }
-        let found = self.scan(&joined);
+        let answers: Vec<usize> = answers
+            .iter()
+            .filter_map(|&i| spans.get(i).map(|s| s.0))
+            .collect();
+        let found = self.scan_answering(&joined, &answers);
         let mut out = vec![None; tokens.len()];
         let mut f = 0;
         for (i, &(s, e)) in spans.iter().enumerate() {
@@ -433,6 +496,40 @@ impl Redactor {
             }
         }
         (a, b)
+    }
+}
+
+impl Redactor {
+    /// True when person names are enabled and `text` asks for one ("can i have your first and
+    /// last name", "who am i speaking with"): the other party's next words may give it.
+    #[must_use]
+    pub fn asks_for_name(&self, text: &str) -> bool {
+        self.enabled[4] && name::asks_for_name(text.as_bytes())
+    }
+
+    /// True when person names are enabled and `text` ends in a cue that the next utterance may
+    /// complete ("my name is", "last name is", "that is", "it is john smith" before a spelling).
+    #[must_use]
+    pub fn name_open(&self, text: &str) -> bool {
+        self.enabled[4] && name::ends_open(text.as_bytes())
+    }
+
+    /// True when person names are enabled and `text` starts by spelling letters ("s m i t h",
+    /// "smith s m i t h"): the end of the previous utterance is context for it.
+    #[must_use]
+    pub fn name_continues(&self, text: &str) -> bool {
+        self.enabled[4] && name::starts_spelling(text.as_bytes())
+    }
+
+    /// Where a name still being spelled at the end of interim text starts ("that is smith s m
+    /// i" → the offset of "smith"), when person names are enabled.
+    #[must_use]
+    pub fn name_pending(&self, text: &str) -> Option<usize> {
+        if self.enabled[4] {
+            name::pending_start(text.as_bytes())
+        } else {
+            None
+        }
     }
 }
 

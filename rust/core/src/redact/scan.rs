@@ -5,6 +5,7 @@ use super::PiiKind;
 use super::digits::{Hit, Run};
 use super::email;
 use super::lex::{self, C_ALPHA, C_DIGIT, C_WS, CLASS, Lex, TokKind, next_token};
+use super::name::SpotFinder;
 
 /// What the built-in scanner looks for.
 #[derive(Clone, Copy, Debug)]
@@ -12,12 +13,16 @@ pub(crate) struct Opts {
     pub spoken: bool,
     pub digits: bool,
     pub email: bool,
+    /// Collect the spots where a person name may be (see [`SpotFinder`]).
+    pub names: bool,
 }
 
 /// Appends the built-in findings of `b` to `out`, in scanning order (not necessarily sorted,
-/// possibly overlapping: the caller sorts and merges).
-pub(crate) fn scan_builtin(b: &[u8], opts: Opts, out: &mut Vec<Hit>) {
+/// possibly overlapping: the caller sorts and merges), and, with `opts.names`, the name spots
+/// to `spots`.
+pub(crate) fn scan_builtin(b: &[u8], opts: Opts, out: &mut Vec<Hit>, spots: &mut Vec<usize>) {
     let mut run = Run::new();
+    let mut names = SpotFinder::new();
     let mut i = 0;
     let mut prev_end = 0;
     let mut prev_alnum = false;
@@ -45,6 +50,9 @@ pub(crate) fn scan_builtin(b: &[u8], opts: Opts, out: &mut Vec<Hit>) {
                 {
                     break;
                 }
+                if opts.names {
+                    names.word(b, s, k, spots);
+                }
                 i = k;
                 skipped = true;
             }
@@ -59,6 +67,13 @@ pub(crate) fn scan_builtin(b: &[u8], opts: Opts, out: &mut Vec<Hit>) {
             run.whitespace();
         }
         i = t.end;
+        if opts.names {
+            match t.kind {
+                TokKind::Word => names.word(b, t.start, t.end, spots),
+                TokKind::Digits | TokKind::Mixed => names.other(),
+                TokKind::Punct(_) => {}
+            }
+        }
         match t.kind {
             TokKind::Word => {
                 let lexeme = if opts.spoken {

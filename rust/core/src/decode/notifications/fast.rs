@@ -102,6 +102,9 @@ struct Reader<'a> {
     at: usize,
 }
 
+// Every reader returns `Option`: `None` means "give up, let serde read it". A field that may be
+// `null` is therefore `Option<Option<T>>`, the inner `None` being the JSON null.
+#[allow(clippy::option_option)]
 impl<'a> Reader<'a> {
     fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
