@@ -102,7 +102,8 @@ class WebhookSink:
                 of the batch has finished by then; whatever was delivered is deduplicated by the
                 receiver when the batch is replayed.
         """
-        if self._session is None:
+        session = self._session
+        if session is None:
             raise fail(self.name, "write before open")
         utterances = [r for r in batch if type(r) is Utterance]
         if not utterances:
@@ -116,21 +117,20 @@ class WebhookSink:
         async def lane(posts: list[tuple[str, bytes]]) -> None:
             for key, body in posts:
                 async with slots:
-                    await self._post(key, body)
+                    await self._post(session, key, body)
 
         results = await asyncio.gather(*(lane(p) for p in lanes.values()), return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
 
-    async def _post(self, key: str, body: bytes) -> None:
-        assert self._session is not None
+    async def _post(self, session: aiohttp.ClientSession, key: str, body: bytes) -> None:
         if not self.breaker.allow():
             self.counters["refused_open_circuit"] += 1
             raise fail(self.name, f"circuit open after {self.breaker.failures} failed deliveries")
         try:
             await post_with_retries(
-                self._session,
+                session,
                 self.url,
                 sink=self.name,
                 data=body,
