@@ -49,8 +49,8 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 use crate::coalesce::{CoalesceMode, Pending, Piece, merge_flags};
 use crate::conversation::{Conversations, is_end_status, update};
 use crate::decode::{
-    ControlEvent, ConversationEvent, DecodeError, Event, MetadataEvent, ParticipantsEvent,
-    StatusEvent, TranscriptEvent, WireFormat, WordEvent, decode_into,
+    ControlEvent, ConversationEvent, DecodeError, Event, MetadataEvent, ParticipantsEvent, Reading,
+    StatusEvent, TranscriptEvent, WireFormat, WordEvent, decode_with,
 };
 use crate::framing::{self, FrameAssembler, FramingConfig, FramingError, Mode};
 use crate::metrics::Stats;
@@ -416,7 +416,11 @@ impl Engine {
         self.stats.documents += 1;
         let mut events = std::mem::take(&mut self.events);
         events.clear();
-        match decode_into(self.config.wire_format, doc, &mut events) {
+        // Interim text becomes a `Partial`, which has no words: only concatenated pieces need them.
+        let reading = Reading {
+            interim_words: self.config.coalesce == CoalesceMode::Concat,
+        };
+        match decode_with(self.config.wire_format, doc, reading, &mut events) {
             Ok(()) => {
                 for ev in events.drain(..) {
                     self.event(ev, received_at_ms, out);

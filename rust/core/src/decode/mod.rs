@@ -272,15 +272,43 @@ pub fn decode(format: WireFormat, doc: &[u8]) -> Result<Vec<Event>, DecodeError>
     Ok(out)
 }
 
+/// What a reader must deliver beyond what every event carries. A field that is not wanted is
+/// still validated (a document is valid or not whoever reads it), just not built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reading {
+    /// The word lists of interim results (`isFinal: false`). Records of interim text carry no
+    /// words, so only an engine that concatenates pieces ([`crate::coalesce::CoalesceMode::Concat`])
+    /// needs them; without them an interim `TranscriptEvent` has empty `words` and
+    /// `decorated_words`, and the reader skips the bulk of a typical interim frame.
+    pub interim_words: bool,
+}
+
+impl Reading {
+    /// Every field.
+    pub const ALL: Reading = Reading {
+        interim_words: true,
+    };
+}
+
 /// Decode one complete document, appending its events to `out` (nothing is appended on error).
 pub fn decode_into(
     format: WireFormat,
     doc: &[u8],
     out: &mut Vec<Event>,
 ) -> Result<(), DecodeError> {
+    decode_with(format, doc, Reading::ALL, out)
+}
+
+/// [`decode_into`], reading only what `reading` asks for.
+pub fn decode_with(
+    format: WireFormat,
+    doc: &[u8],
+    reading: Reading,
+    out: &mut Vec<Event>,
+) -> Result<(), DecodeError> {
     match format {
-        WireFormat::Notifications => notifications::decode_notification(doc, out),
-        WireFormat::EventBridge => notifications::decode_eventbridge(doc, out),
+        WireFormat::Notifications => notifications::decode_notification(doc, reading, out),
+        WireFormat::EventBridge => notifications::decode_eventbridge(doc, reading, out),
         WireFormat::Interaction => seeds::decode_interaction(doc, out),
         WireFormat::Media => seeds::decode_media(doc, out),
         WireFormat::Segments => seeds::decode_segments(doc, out),

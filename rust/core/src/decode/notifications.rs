@@ -19,8 +19,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    ControlEvent, ConversationEvent, DecodeError, Event, LenientI64, LenientStr, StatusEvent,
-    TranscriptEvent, WordEvent,
+    ControlEvent, ConversationEvent, DecodeError, Event, LenientI64, LenientStr, Reading,
+    StatusEvent, TranscriptEvent, WordEvent,
 };
 use crate::record::Participant;
 use crate::timefmt::parse_iso_ms;
@@ -223,8 +223,8 @@ fn parse<'a, T: Deserialize<'a>>(doc: &'a [u8]) -> Result<T, DecodeError> {
 
 /// The envelope of one frame: the fast reader for the common transcription frame, the serde
 /// reader for everything else (and for every frame the fast reader is unsure of).
-fn envelope(text: &str) -> Result<Envelope<'_>, DecodeError> {
-    match fast::envelope(text) {
+fn envelope(text: &str, reading: Reading) -> Result<Envelope<'_>, DecodeError> {
+    match fast::envelope(text, reading) {
         Some(env) => Ok(env),
         None => {
             serde_json::from_str(text).map_err(|e| DecodeError::from_serde(text.as_bytes(), &e))
@@ -237,20 +237,32 @@ fn parse_raw<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Result<T, DecodeError
 }
 
 /// One Notifications API frame.
-pub(super) fn decode_notification(doc: &[u8], out: &mut Vec<Event>) -> Result<(), DecodeError> {
-    decode_envelope(envelope(utf8(doc)?)?, out)
+pub(super) fn decode_notification(
+    doc: &[u8],
+    reading: Reading,
+    out: &mut Vec<Event>,
+) -> Result<(), DecodeError> {
+    decode_envelope(envelope(utf8(doc)?, reading)?, reading, out)
 }
 
 /// One `EventBridge` event (`detail` holds the Notifications envelope). A bare envelope is accepted too.
-pub(super) fn decode_eventbridge(doc: &[u8], out: &mut Vec<Event>) -> Result<(), DecodeError> {
+pub(super) fn decode_eventbridge(
+    doc: &[u8],
+    reading: Reading,
+    out: &mut Vec<Event>,
+) -> Result<(), DecodeError> {
     let ev: EventBridgeEvent<'_> = parse(doc)?;
     match ev.detail {
-        Some(detail) => decode_envelope(envelope(detail.get())?, out),
-        None => decode_notification(doc, out),
+        Some(detail) => decode_envelope(envelope(detail.get(), reading)?, reading, out),
+        None => decode_notification(doc, reading, out),
     }
 }
 
-fn decode_envelope(env: Envelope<'_>, out: &mut Vec<Event>) -> Result<(), DecodeError> {
+fn decode_envelope(
+    env: Envelope<'_>,
+    reading: Reading,
+    out: &mut Vec<Event>,
+) -> Result<(), DecodeError> {
     let Some(topic) = env.topic_name.0 else {
         return decode_socket_reply(&env, out);
     };
@@ -278,7 +290,7 @@ fn decode_envelope(env: Envelope<'_>, out: &mut Vec<Event>) -> Result<(), Decode
                 Some(body) => body,
                 None => parse_raw(body.ok_or_else(|| DecodeError::missing("eventBody"))?)?,
             };
-            return decode_transcription(&topic, id, body, out);
+            return decode_transcription(&topic, id, body, reading, out);
         }
     }
     if is_discovery_topic(&topic) {
@@ -374,6 +386,7 @@ fn decode_transcription(
     topic: &str,
     topic_id: &str,
     body: TranscriptionBody<'_>,
+    reading: Reading,
     out: &mut Vec<Event>,
 ) -> Result<(), DecodeError> {
     let conversation_id = body
@@ -428,8 +441,11 @@ fn decode_transcription(
         if let Some(alt) = alt {
             ev.text = alt.transcript.into_owned().unwrap_or_default();
             ev.decorated_text = alt.decorated_transcript.into_owned();
-            ev.words = words(alt.words);
-            ev.decorated_words = words(alt.decorated_words);
+            // Both readers leave out what was not asked for, so they give the same events.
+            if ev.is_final || reading.interim_words {
+                ev.words = words(alt.words);
+                ev.decorated_words = words(alt.decorated_words);
+            }
             ev.confidence = alt.confidence;
             ev.offset_ms = alt.offset_ms.0.unwrap_or(0);
             ev.duration_ms = alt.duration_ms.0.unwrap_or(0);

@@ -12,17 +12,22 @@
 use std::borrow::Cow;
 
 use super::{Alternative, Envelope, RequestStatus, TranscriptResult, TranscriptionBody, Word};
-use crate::decode::{LenientI64, LenientStr};
+use crate::decode::{LenientI64, LenientStr, Reading};
 
 /// Deeper than this, the serde reader (with its own recursion limit) takes over.
 const MAX_DEPTH: usize = 64;
 
 /// The envelope of a transcription frame, or `None` to let the serde reader decide.
-pub(super) fn envelope(text: &str) -> Option<Envelope<'_>> {
+///
+/// Without `reading.interim_words`, the word lists of a result already known to be interim
+/// (`isFinal: false` before `alternatives`, as Genesys writes it) are checked word by word exactly
+/// as if they were read, and then dropped instead of collected.
+pub(super) fn envelope(text: &str, reading: Reading) -> Option<Envelope<'_>> {
     let mut r = Reader {
         text,
         bytes: text.as_bytes(),
         at: 0,
+        interim_words: reading.interim_words,
     };
     let mut env = Envelope::default();
     let mut seen = Seen::default();
@@ -100,6 +105,7 @@ struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
+    interim_words: bool,
 }
 
 // Every reader returns `Option`: `None` means "give up, let serde read it". A field that may be
@@ -279,28 +285,42 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// `[ item, ... ]` or `null`, reading each item with `item`.
-    fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Option<Vec<T>>> {
+    /// `[ item, ... ]` (true) or `null` (false), calling `item` at each element.
+    fn each(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<bool> {
         if self.null()? {
-            return Some(None);
+            return Some(false);
         }
         self.eat(b'[')?;
-        let mut out = Vec::new();
         if self.peek()? == b']' {
             self.at += 1;
-            return Some(Some(out));
+            return Some(true);
         }
         loop {
-            out.push(item(self)?);
+            item(self)?;
             match self.peek()? {
                 b',' => self.at += 1,
                 b']' => {
                     self.at += 1;
-                    return Some(Some(out));
+                    return Some(true);
                 }
                 _ => return None,
             }
         }
+    }
+
+    /// `[ item, ... ]` or `null`, reading each item with `item`.
+    fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Option<Vec<T>>> {
+        let mut out = Vec::new();
+        let present = self.each(|r| {
+            out.push(item(r)?);
+            Some(())
+        })?;
+        Some(present.then_some(out))
+    }
+
+    /// A word list checked as [`Reader::word`] reads it, nothing kept.
+    fn unread_words(&mut self) -> Option<()> {
+        self.each(|r| r.word().map(drop)).map(drop)
     }
 
     /// Any well-formed value, unread.
@@ -311,7 +331,7 @@ impl<'a> Reader<'a> {
         match self.peek()? {
             b'"' => self.string().map(drop),
             b'{' => self.object(|r, _| r.skip(depth + 1)),
-            b'[' => self.list(|r| r.skip(depth + 1)).map(drop),
+            b'[' => self.each(|r| r.skip(depth + 1)).map(drop),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
@@ -420,7 +440,8 @@ impl<'a> Reader<'a> {
                 }
                 "alternatives" => {
                     seen.once(3)?;
-                    t.alternatives = r.list(Self::alternative)?;
+                    let words = r.interim_words || t.is_final != Some(false);
+                    t.alternatives = r.list(|r| r.alternative(words))?;
                 }
                 "engineProvider" => {
                     seen.once(4)?;
@@ -441,7 +462,8 @@ impl<'a> Reader<'a> {
         Some(t)
     }
 
-    fn alternative(&mut self) -> Option<Alternative<'a>> {
+    /// One alternative; its word lists are checked but not kept unless `words`.
+    fn alternative(&mut self, words: bool) -> Option<Alternative<'a>> {
         let mut a = Alternative {
             confidence: None,
             offset_ms: LenientI64(None),
@@ -470,6 +492,10 @@ impl<'a> Reader<'a> {
                     seen.once(3)?;
                     a.transcript = r.lenient_str()?;
                 }
+                "words" if !words => {
+                    seen.once(4)?;
+                    r.unread_words()?;
+                }
                 "words" => {
                     seen.once(4)?;
                     a.words = r.list(Self::word)?;
@@ -477,6 +503,10 @@ impl<'a> Reader<'a> {
                 "decoratedTranscript" => {
                     seen.once(5)?;
                     a.decorated_transcript = r.lenient_str()?;
+                }
+                "decoratedWords" if !words => {
+                    seen.once(6)?;
+                    r.unread_words()?;
                 }
                 "decoratedWords" => {
                     seen.once(6)?;
@@ -526,33 +556,76 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::super::{Envelope, decode_envelope};
-    use crate::decode::{DecodeError, Event};
+    use crate::decode::{DecodeError, Event, Reading};
 
     const SAMPLE: &str = include_str!("../../../../../benches/data/envelopes-sample.jsonl");
 
-    fn events(env: Envelope<'_>) -> Result<Vec<Event>, DecodeError> {
+    const WITHOUT_INTERIM_WORDS: Reading = Reading {
+        interim_words: false,
+    };
+
+    fn events(env: Envelope<'_>, reading: Reading) -> Result<Vec<Event>, DecodeError> {
         let mut out = Vec::new();
-        decode_envelope(env, &mut out).map(|()| out)
+        decode_envelope(env, reading, &mut out).map(|()| out)
     }
 
-    /// Whatever the fast reader accepts, serde accepts too, with the same events.
+    /// Whatever the fast reader accepts, serde accepts too, with the same events; and leaving
+    /// out interim word lists changes what is kept, never what is accepted.
     fn agrees(doc: &str) -> bool {
-        let Some(fast) = super::envelope(doc) else {
+        let accepted = agrees_reading(doc, Reading::ALL);
+        assert_eq!(
+            accepted,
+            agrees_reading(doc, WITHOUT_INTERIM_WORDS),
+            "skipping interim words changed what is accepted: {doc}"
+        );
+        accepted
+    }
+
+    fn agrees_reading(doc: &str, reading: Reading) -> bool {
+        let Some(fast) = super::envelope(doc, reading) else {
             return false;
         };
         let slow: Envelope<'_> = serde_json::from_str(doc)
             .unwrap_or_else(|e| panic!("fast reader accepted what serde rejects ({e}): {doc}"));
         // Compared as text: a missing confidence is NaN, which is not equal to itself.
-        let (fast, slow) = (format!("{:?}", events(fast)), format!("{:?}", events(slow)));
+        let (fast, slow) = (
+            format!("{:?}", events(fast, reading)),
+            format!("{:?}", events(slow, reading)),
+        );
         assert!(fast == slow, "readers disagree on {doc}\n{fast}\n{slow}");
         true
     }
 
+    /// The sample's finals, and the same frames as interim results.
+    fn sample_lines() -> impl Iterator<Item = String> {
+        SAMPLE.lines().flat_map(|line| {
+            [
+                line.to_owned(),
+                line.replace("\"isFinal\":true", "\"isFinal\":false"),
+            ]
+        })
+    }
+
     #[test]
     fn reads_the_benchmark_sample() {
-        for line in SAMPLE.lines() {
-            assert!(agrees(line), "fast reader gave up on {line}");
+        for line in sample_lines() {
+            assert!(agrees(&line), "fast reader gave up on {line}");
         }
+    }
+
+    #[test]
+    fn leaves_out_interim_word_lists_only_when_asked() {
+        let interim = sample_lines().nth(1).expect("the sample has lines");
+        let env = |reading| super::envelope(&interim, reading).expect("the fast reader reads it");
+        let words = |evs: Vec<Event>| match &evs[0] {
+            Event::Transcript(t) => (t.is_final, t.words.len(), t.decorated_words.len()),
+            other => panic!("not a transcript: {other:?}"),
+        };
+        let (is_final, all, all_decorated) =
+            words(events(env(Reading::ALL), Reading::ALL).expect("decodes"));
+        assert!(!is_final && all > 0 && all_decorated > 0);
+        let without = events(env(WITHOUT_INTERIM_WORDS), WITHOUT_INTERIM_WORDS).expect("decodes");
+        assert_eq!(words(without), (false, 0, 0));
     }
 
     #[test]
@@ -589,7 +662,8 @@ mod tests {
             "12345678901234567890",
         ];
         let mut accepted = 0;
-        for line in SAMPLE.lines().take(6) {
+        for line in sample_lines().take(6) {
+            let line = line.as_str();
             let cuts = line.char_indices().map(|(i, _)| i).step_by(5);
             for at in cuts {
                 assert!(
