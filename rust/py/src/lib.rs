@@ -14,6 +14,11 @@ mod ring;
 
 use pyo3::prelude::*;
 
+// The engine makes and frees many small strings and vectors per frame (ids, words, records);
+// mimalloc's thread-local free lists halve what the system allocator costs for that pattern.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[pymodule]
 mod _core {
     #[pymodule_export]
