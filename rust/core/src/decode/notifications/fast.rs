@@ -462,6 +462,28 @@ impl<'a> Reader<'a> {
         Some(t)
     }
 
+    /// A word object exactly as Genesys writes it, keys compared as bytes in their usual order
+    /// (`{"confidence":…,"offsetMs":…,"durationMs":…,"word":…}`, no spaces around the keys);
+    /// `None` for any other shape, which [`Reader::word`] then reads key by key.
+    fn word_as_written(&mut self) -> Option<Word<'a>> {
+        self.ws();
+        self.literal(b"{\"confidence\":")?;
+        let confidence = self.f64()?;
+        self.literal(b",\"offsetMs\":")?;
+        let offset_ms = self.lenient_i64()?;
+        self.literal(b",\"durationMs\":")?;
+        let duration_ms = self.lenient_i64()?;
+        self.literal(b",\"word\":")?;
+        let word = self.lenient_str()?;
+        self.literal(b"}")?;
+        Some(Word {
+            confidence,
+            offset_ms,
+            duration_ms,
+            word,
+        })
+    }
+
     /// One alternative; its word lists are checked but not kept unless `words`.
     fn alternative(&mut self, words: bool) -> Option<Alternative<'a>> {
         let mut a = Alternative {
@@ -520,6 +542,11 @@ impl<'a> Reader<'a> {
     }
 
     fn word(&mut self) -> Option<Word<'a>> {
+        let from = self.at;
+        if let Some(w) = self.word_as_written() {
+            return Some(w);
+        }
+        self.at = from;
         let mut w = Word {
             confidence: None,
             offset_ms: LenientI64(None),
