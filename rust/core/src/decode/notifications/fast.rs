@@ -127,9 +127,12 @@ impl<'a> Reader<'a> {
         (self.peek()? == byte).then(|| self.at += 1)
     }
 
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
-        let end = self.at + word.len();
-        (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
+    /// The bytes `word` next (no whitespace skipped). A fixed-size array compares as a few word
+    /// loads rather than a call to `memcmp`.
+    fn literal<const N: usize>(&mut self, word: &[u8; N]) -> Option<()> {
+        let end = self.at + N;
+        let next: &[u8; N] = self.bytes.get(self.at..end)?.try_into().ok()?;
+        (next == word).then(|| self.at = end)
     }
 
     /// `null` (consumed) or not (nothing consumed).
