@@ -135,6 +135,19 @@ def test_findings_carry_no_value(redactor: Redactor) -> None:
     assert "4111" not in repr(f)
 
 
+def test_text_without_pii_comes_back_as_the_same_object(redactor: Redactor) -> None:
+    text = "thanks for calling how can i help"
+    assert redactor.redact(text) is text
+
+    class Tagged(str):
+        pass
+
+    tagged = Tagged("thanks for calling")
+    out = redactor.redact(tagged)
+    assert type(out) is str and out == tagged
+    assert redactor.redact("call 4111 1111 1111 1111") == "call [CREDIT_CARD]"
+
+
 # --- payment processors' test cards --------------------------------------------------------------
 
 

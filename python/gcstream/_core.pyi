@@ -208,7 +208,8 @@ class Redactor:
         spoken: bool = True,
     ) -> Redactor: ...
     def redact(self, text: str, /) -> str:
-        """``text`` with every finding replaced by its tag."""
+        """``text`` with every finding replaced by its tag; ``text`` itself (the same object)
+        when it holds no PII."""
     def scan(self, text: str, /) -> list[PiiFinding]:
         """Findings (kind and code-point span, ``field="text"``); never the value."""
     def redact_tokens(self, tokens: list[str], /) -> list[str]:

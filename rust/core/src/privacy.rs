@@ -385,16 +385,14 @@ impl Privacy {
             });
         let answers: &[usize] = if answering { &[0] } else { &[] };
         let found = redactor.scan_answering(&p.text, answers);
-        let text = replace(redactor, &p.text, &found);
-        let text = match redactor.name_pending(&text) {
-            Some(at) => {
-                let mut kept = text[..at].to_owned();
-                kept.push_str(PENDING_TAG);
-                kept
-            }
-            None => text,
-        };
-        p.text = mask_pending_tail(&text);
+        if !found.is_empty() {
+            p.text = redactor.replace(&p.text, &found);
+        }
+        if let Some(at) = redactor.name_pending(&p.text) {
+            p.text.truncate(at);
+            p.text.push_str(PENDING_TAG);
+        }
+        mask_pending_tail(&mut p.text);
     }
 
     /// Redact free text (rejected samples, error messages).
@@ -443,19 +441,6 @@ fn name_open_in_lane(redactor: &Redactor, lane: &Lane, u: &Utterance) -> bool {
         redactor.name_open(&format!("{} {text}", &prev[from..]))
     };
     open(prev, &u.text) || open(prev_decorated, &u.decorated_text)
-}
-
-/// `text` with each finding replaced by its tag.
-fn replace(redactor: &Redactor, text: &str, found: &[Finding]) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for f in found {
-        out.push_str(&text[at..f.start]);
-        out.push_str(redactor.tag(f.kind));
-        at = f.end;
-    }
-    out.push_str(&text[at..]);
-    out
 }
 
 /// Scan `tail + held texts` of a lane as one text per field and record every finding on each
@@ -1038,30 +1023,26 @@ fn starts_risky(text: &str) -> bool {
         || (bare.len() == 1 && bare.bytes().all(|b| b.is_ascii_alphabetic() && !b"aAiI".contains(&b)))
 }
 
-/// Mask a trailing run of three or more digit tokens (a number still being spoken).
-fn mask_pending_tail(text: &str) -> String {
-    let tokens: Vec<&str> = text.split(' ').collect();
-    let mut run = 0;
-    for t in tokens.iter().rev() {
-        if t.is_empty() || is_digitish(t) {
-            run += 1;
-        } else {
+/// Mask a trailing run of three or more digit tokens (a number still being spoken), in place.
+fn mask_pending_tail(text: &mut String) {
+    // Walk the space-separated tokens from the end; empty tokens (double spaces) belong to the
+    // run without counting as digits.
+    let mut run_start = text.len();
+    let mut digit_tokens = 0;
+    for token in text.rsplit(' ') {
+        if !token.is_empty() && !is_digitish(token) {
             break;
         }
+        digit_tokens += usize::from(!token.is_empty());
+        run_start = run_start.saturating_sub(token.len() + 1);
     }
-    let digit_tokens = tokens[tokens.len() - run..]
-        .iter()
-        .filter(|t| !t.is_empty())
-        .count();
     if digit_tokens < 3 {
-        return text.to_owned();
+        return;
     }
-    let mut kept = tokens[..tokens.len() - run].join(" ");
-    if !kept.is_empty() {
-        kept.push(' ');
-    }
-    kept.push_str(PENDING_TAG);
-    kept
+    // `run_start` is the separator before the run (or the text's start, when the run is all of it).
+    let keep = if run_start == 0 { 0 } else { run_start + 1 };
+    text.truncate(keep);
+    text.push_str(PENDING_TAG);
 }
 
 #[cfg(test)]
@@ -1100,6 +1081,22 @@ mod tests {
             pii: Vec::new(),
             flags: Vec::new(),
         }
+    }
+
+    #[test]
+    fn masks_a_trailing_run_of_three_digit_tokens() {
+        let masked = |text: &str| {
+            let mut t = text.to_owned();
+            mask_pending_tail(&mut t);
+            t
+        };
+        assert_eq!(masked("my card is four one one"), "my card is [PENDING]");
+        assert_eq!(masked("four one one"), "[PENDING]");
+        assert_eq!(masked(" 4 1 1"), "[PENDING]");
+        assert_eq!(masked("card  4  1 1"), "card [PENDING]");
+        assert_eq!(masked("my card is four one"), "my card is four one");
+        assert_eq!(masked("four one one thanks"), "four one one thanks");
+        assert_eq!(masked(""), "");
     }
 
     #[test]

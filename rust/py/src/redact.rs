@@ -6,6 +6,7 @@ use gcstream_core::privacy::build_redactor;
 use gcstream_core::record::PiiFinding;
 use gcstream_core::redact::Redactor;
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 
 use crate::engine::privacy_config;
 use crate::errors::config_error;
@@ -39,10 +40,16 @@ impl PyRedactor {
         Ok(Self { inner, kinds })
     }
 
-    /// The text with every finding replaced by its tag.
+    /// The text with every finding replaced by its tag (the same `str` object when there is none).
     #[pyo3(signature = (text, /))]
-    fn redact(&self, text: &str) -> String {
-        self.inner.redact(text).0
+    fn redact<'py>(&self, text: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyString>> {
+        let s = text.to_str()?;
+        let found = self.inner.scan(s);
+        if found.is_empty() && text.is_exact_instance_of::<PyString>() {
+            // Most utterances hold no PII: no copy, no new object (a `str` is immutable).
+            return Ok(text.clone());
+        }
+        Ok(PyString::new(text.py(), &self.inner.replace(s, &found)))
     }
 
     /// Where PII is: kind and span (code points); never the value.

@@ -408,18 +408,22 @@ impl Redactor {
     #[must_use]
     pub fn redact(&self, text: &str) -> (String, Vec<Finding>) {
         let found = self.scan(text);
-        if found.is_empty() {
-            return (text.to_owned(), found);
-        }
+        (self.replace(text, &found), found)
+    }
+
+    /// `text` with each finding (sorted, not overlapping, as [`Redactor::scan`] returns them)
+    /// replaced by its kind's tag.
+    #[must_use]
+    pub fn replace(&self, text: &str, found: &[Finding]) -> String {
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
-        for f in &found {
+        for f in found {
             out.push_str(&text[at..f.start]);
             out.push_str(self.tag(f.kind));
             at = f.end;
         }
         out.push_str(&text[at..]);
-        (out, found)
+        out
     }
 
     /// Scans a token list (Genesys `words[]` / `decoratedWords[]`) joined by single spaces and
