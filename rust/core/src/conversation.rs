@@ -130,7 +130,8 @@ pub fn update(id: &str, kind: &str, at_ms: i64) -> ConversationUpdate {
 /// The table of tracked conversations.
 #[derive(Debug, Default)]
 pub struct Conversations {
-    map: HashMap<String, ConversationState>,
+    /// Looked up several times per frame: a fast hash, seeded per process.
+    map: HashMap<String, ConversationState, foldhash::fast::RandomState>,
 }
 
 impl Conversations {

@@ -53,6 +53,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+/// Lanes and requests are looked up for every utterance: a fast hash, seeded per process.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 use crate::engine::ConfigError;
 use crate::record::{Partial, PiiFinding, Utterance, Word};
 use crate::redact::{CustomPattern, Finding, PiiKind, Redactor, RedactorConfig};
@@ -200,10 +203,10 @@ struct Lane {
 pub struct Privacy {
     config: PrivacyConfig,
     redactor: Option<Redactor>,
-    lanes: HashMap<(String, String), Lane>,
+    lanes: FastMap<(String, String), Lane>,
     counts: BTreeMap<String, u64>,
     /// Per conversation, its last request for a name (only with `person_name`).
-    name_requests: HashMap<String, NameRequest>,
+    name_requests: FastMap<String, NameRequest>,
 }
 
 impl Privacy {
@@ -223,9 +226,9 @@ impl Privacy {
         Ok(Self {
             config,
             redactor,
-            lanes: HashMap::new(),
+            lanes: FastMap::default(),
             counts: BTreeMap::new(),
-            name_requests: HashMap::new(),
+            name_requests: FastMap::default(),
         })
     }
 
