@@ -557,8 +557,26 @@ fn word_context(tail: &[String]) -> &[String] {
 
 /// True when the word list is exactly the text split on single spaces.
 fn aligned(words: &[Word], text: &str) -> bool {
-    let mut tokens = text.split(' ');
-    words.iter().all(|w| tokens.next() == Some(w.word.as_str())) && tokens.next().is_none()
+    // Compared in place, word after word with one space between; the space count rules out a
+    // word that itself contains a space. (Splitting the text was a third of a final's privacy cost.)
+    let text = text.as_bytes();
+    let mut at = 0;
+    for (i, w) in words.iter().enumerate() {
+        let w = w.word.as_bytes();
+        if i > 0 {
+            if text.get(at) != Some(&b' ') {
+                return false;
+            }
+            at += 1;
+        }
+        if text.get(at..at + w.len()) != Some(w) {
+            return false;
+        }
+        at += w.len();
+    }
+    !words.is_empty()
+        && at == text.len()
+        && memchr::memchr_iter(b' ', text).count() == words.len() - 1
 }
 
 /// Per-token marks for a text whose tokens are separated by single spaces.
@@ -1084,6 +1102,29 @@ mod tests {
             pii: Vec::new(),
             flags: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_word_list_is_aligned_when_it_spells_the_text_token_for_token() {
+        let words = |list: &[&str]| -> Vec<Word> {
+            list.iter()
+                .map(|w| Word {
+                    word: (*w).into(),
+                    offset_ms: 0,
+                    duration_ms: 0,
+                    confidence: 1.0,
+                })
+                .collect()
+        };
+        assert!(aligned(&words(&["my", "card"]), "my card"));
+        assert!(aligned(&words(&["a", "", "b"]), "a  b"));
+        assert!(!aligned(&words(&["my", "card"]), "my card is"));
+        assert!(!aligned(&words(&["my", "card", "is"]), "my card"));
+        assert!(!aligned(&words(&["my card"]), "my card"));
+        assert!(!aligned(&words(&["new york", "city"]), "new york city"));
+        assert!(!aligned(&words(&["my", "card"]), "my  card"));
+        assert!(!aligned(&words(&[]), ""));
+        assert!(aligned(&words(&[""]), ""));
     }
 
     #[test]
