@@ -949,49 +949,73 @@ fn apply_words(
     }
 }
 
-const DIGIT_WORDS: &[&str] = &[
-    "zero",
-    "oh",
-    "o",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-    "thirty",
-    "forty",
-    "fifty",
-    "sixty",
-    "seventy",
-    "eighty",
-    "ninety",
-    "hundred",
-    "double",
-    "triple",
-];
+/// `token` without the bytes around it that are not ASCII letters or digits (a character
+/// outside ASCII is trimmed whole: all its bytes are).
+fn trim_to_alphanumeric(token: &str) -> &str {
+    let b = token.as_bytes();
+    let Some(start) = b.iter().position(u8::is_ascii_alphanumeric) else {
+        return "";
+    };
+    let end = b
+        .iter()
+        .rposition(u8::is_ascii_alphanumeric)
+        .map_or(start, |i| i + 1);
+    // Both ends are ASCII bytes, so both are character boundaries.
+    &token[start..end]
+}
 
+/// Digits (with `-` or `.` between them), or a number word ("oh", "double", "twenty", …).
 fn is_digitish(token: &str) -> bool {
-    let t = token.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-    !t.is_empty()
-        && (t
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b'-' || b == b'.')
-            || DIGIT_WORDS.iter().any(|w| w.eq_ignore_ascii_case(t)))
+    let t = trim_to_alphanumeric(token).as_bytes();
+    match t.first() {
+        None => false,
+        Some(b'0'..=b'9') => t
+            .iter()
+            .all(|&b| b.is_ascii_digit() || b == b'-' || b == b'.'),
+        Some(_) if t.len() > 9 => false,
+        Some(_) => {
+            let mut lower = [0u8; 9];
+            for (l, b) in lower.iter_mut().zip(t) {
+                *l = b.to_ascii_lowercase();
+            }
+            matches!(
+                &lower[..t.len()],
+                b"zero"
+                    | b"oh"
+                    | b"o"
+                    | b"one"
+                    | b"two"
+                    | b"three"
+                    | b"four"
+                    | b"five"
+                    | b"six"
+                    | b"seven"
+                    | b"eight"
+                    | b"nine"
+                    | b"ten"
+                    | b"eleven"
+                    | b"twelve"
+                    | b"thirteen"
+                    | b"fourteen"
+                    | b"fifteen"
+                    | b"sixteen"
+                    | b"seventeen"
+                    | b"eighteen"
+                    | b"nineteen"
+                    | b"twenty"
+                    | b"thirty"
+                    | b"forty"
+                    | b"fifty"
+                    | b"sixty"
+                    | b"seventy"
+                    | b"eighty"
+                    | b"ninety"
+                    | b"hundred"
+                    | b"double"
+                    | b"triple"
+            )
+        }
+    }
 }
 
 /// Does the text end in something that may be the first part of PII? The last word is open
@@ -1101,6 +1125,37 @@ mod tests {
             engine: None,
             pii: Vec::new(),
             flags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn digitish_tokens_are_digits_or_number_words() {
+        for yes in [
+            "4",
+            "4111,",
+            "(415)",
+            "4-1.1",
+            "Four",
+            "oh",
+            "O",
+            "DOUBLE",
+            "seventeen",
+            "é4",
+        ] {
+            assert!(is_digitish(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "...",
+            "one1",
+            "1a",
+            "seventeens",
+            "ohh",
+            "at",
+            "é",
+            "x86",
+        ] {
+            assert!(!is_digitish(no), "{no}");
         }
     }
 

@@ -117,7 +117,6 @@ pub struct AudioQuality {
 /// One transcript result (an utterance, final or interim) as the source sent it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TranscriptEvent {
-    pub topic: Option<String>,
     pub conversation_id: String,
     pub communication_id: Option<String>,
     pub utterance_id: String,

@@ -145,12 +145,18 @@ struct Alternative<'a> {
     duration_ms: LenientI64,
     #[serde(borrow, default)]
     transcript: LenientStr<'a>,
-    #[serde(borrow, default)]
-    words: Option<Vec<Word<'a>>>,
+    #[serde(default, deserialize_with = "word_events")]
+    words: Option<Vec<WordEvent>>,
     #[serde(rename = "decoratedTranscript", borrow, default)]
     decorated_transcript: LenientStr<'a>,
-    #[serde(rename = "decoratedWords", borrow, default)]
-    decorated_words: Option<Vec<Word<'a>>>,
+    #[serde(rename = "decoratedWords", default, deserialize_with = "word_events")]
+    decorated_words: Option<Vec<WordEvent>>,
+}
+
+/// A word list read straight into events (both readers build the same `WordEvent`s).
+fn word_events<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<WordEvent>>, D::Error> {
+    let list: Option<Vec<Word<'de>>> = Deserialize::deserialize(d)?;
+    Ok(list.map(|l| l.iter().map(word_event).collect()))
 }
 
 #[derive(Deserialize)]
@@ -370,16 +376,14 @@ fn is_discovery_topic(topic: &str) -> bool {
         && topic.ends_with(".conversations")
 }
 
-fn words(list: Option<Vec<Word<'_>>>) -> Vec<WordEvent> {
-    list.unwrap_or_default()
-        .into_iter()
-        .map(|w| WordEvent {
-            word: w.word.as_deref().map(Into::into).unwrap_or_default(),
-            offset_ms: w.offset_ms.0.unwrap_or(0),
-            duration_ms: w.duration_ms.0.unwrap_or(0),
-            confidence: w.confidence.unwrap_or(f64::NAN),
-        })
-        .collect()
+/// One entry of `words[]` or `decoratedWords[]`; what is missing is empty, 0 or NaN.
+fn word_event(w: &Word<'_>) -> WordEvent {
+    WordEvent {
+        word: w.word.as_deref().map(Into::into).unwrap_or_default(),
+        offset_ms: w.offset_ms.0.unwrap_or(0),
+        duration_ms: w.duration_ms.0.unwrap_or(0),
+        confidence: w.confidence.unwrap_or(f64::NAN),
+    }
 }
 
 fn decode_transcription(
@@ -415,7 +419,6 @@ fn decode_transcription(
             (None, None) => None,
         };
         let mut ev = TranscriptEvent {
-            topic: Some(topic.to_owned()),
             conversation_id: conversation_id.clone(),
             communication_id: communication_id.clone(),
             utterance_id,
@@ -443,8 +446,8 @@ fn decode_transcription(
             ev.decorated_text = alt.decorated_transcript.into_owned();
             // Both readers leave out what was not asked for, so they give the same events.
             if ev.is_final || reading.interim_words {
-                ev.words = words(alt.words);
-                ev.decorated_words = words(alt.decorated_words);
+                ev.words = alt.words.unwrap_or_default();
+                ev.decorated_words = alt.decorated_words.unwrap_or_default();
             }
             ev.confidence = alt.confidence;
             ev.offset_ms = alt.offset_ms.0.unwrap_or(0);

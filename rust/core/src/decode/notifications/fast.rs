@@ -11,11 +11,16 @@
 
 use std::borrow::Cow;
 
-use super::{Alternative, Envelope, RequestStatus, TranscriptResult, TranscriptionBody, Word};
+use super::{
+    Alternative, Envelope, RequestStatus, TranscriptResult, TranscriptionBody, Word, word_event,
+};
 use crate::decode::{LenientI64, LenientStr, Reading};
 
 /// Deeper than this, the serde reader (with its own recursion limit) takes over.
 const MAX_DEPTH: usize = 64;
+
+/// Room for a word list: most utterances have fewer words, so most lists never grow.
+const WORDS: usize = 16;
 
 /// The envelope of a transcription frame, or `None` to let the serde reader decide.
 ///
@@ -90,6 +95,15 @@ fn run(b: &[u8], at: &mut usize, mantissa: &mut u64, digits: &mut usize) -> bool
         *at += 1;
     }
     *at > from
+}
+
+/// How many ASCII digits start at `at`.
+fn count_digits(b: &[u8], at: usize) -> usize {
+    b.get(at..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count()
 }
 
 enum Number {
@@ -311,9 +325,14 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// `[ item, ... ]` or `null`, reading each item with `item`.
-    fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Option<Vec<T>>> {
-        let mut out = Vec::new();
+    /// `[ item, ... ]` or `null`, reading each item with `item` into a vector made for `capacity`
+    /// items (so the usual list is allocated once).
+    fn list<T>(
+        &mut self,
+        capacity: usize,
+        mut item: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<Option<Vec<T>>> {
+        let mut out = Vec::with_capacity(capacity);
         let present = self.each(|r| {
             out.push(item(r)?);
             Some(())
@@ -323,7 +342,57 @@ impl<'a> Reader<'a> {
 
     /// A word list checked as [`Reader::word`] reads it, nothing kept.
     fn unread_words(&mut self) -> Option<()> {
-        self.each(|r| r.word().map(drop)).map(drop)
+        self.each(|r| {
+            let from = r.at;
+            if r.skip_word_as_written().is_some() {
+                return Some(());
+            }
+            r.at = from;
+            r.word().map(drop)
+        })
+        .map(drop)
+    }
+
+    /// A word object as Genesys writes it, with plain numbers, checked without being read. It
+    /// accepts only what [`Reader::word`] accepts too; anything else is left to it.
+    fn skip_word_as_written(&mut self) -> Option<()> {
+        self.ws();
+        self.literal(b"{\"confidence\":")?;
+        self.plain_number(true)?;
+        self.literal(b",\"offsetMs\":")?;
+        self.plain_number(false)?;
+        self.literal(b",\"durationMs\":")?;
+        self.plain_number(false)?;
+        self.literal(b",\"word\":")?;
+        self.string()?;
+        self.literal(b"}")
+    }
+
+    /// `-?(0|[1-9][0-9]*)`, and `.[0-9]+` when `fraction`, at most 15 digits in all: a number
+    /// that [`Reader::number`] reads exactly (an integer that fits, a finite float). Exponents,
+    /// longer numbers and a fraction where an integer belongs are left to the full reader.
+    fn plain_number(&mut self, fraction: bool) -> Option<()> {
+        let b = self.bytes;
+        let mut at = self.at + usize::from(b.get(self.at) == Some(&b'-'));
+        let int = count_digits(b, at);
+        if int == 0 || (int > 1 && b[at] == b'0') {
+            return None;
+        }
+        at += int;
+        let mut digits = int;
+        if fraction && b.get(at) == Some(&b'.') {
+            let more = count_digits(b, at + 1);
+            if more == 0 {
+                return None;
+            }
+            at += 1 + more;
+            digits += more;
+        }
+        if digits > 15 || matches!(b.get(at), Some(b'e' | b'E' | b'.')) {
+            return None;
+        }
+        self.at = at;
+        Some(())
     }
 
     /// Any well-formed value, unread.
@@ -377,7 +446,7 @@ impl<'a> Reader<'a> {
                 }
                 "transcripts" => {
                     seen.once(5)?;
-                    body.transcripts = r.list(Self::result)?;
+                    body.transcripts = r.list(1, Self::result)?;
                 }
                 "status" => {
                     seen.once(6)?;
@@ -444,7 +513,7 @@ impl<'a> Reader<'a> {
                 "alternatives" => {
                     seen.once(3)?;
                     let words = r.interim_words || t.is_final != Some(false);
-                    t.alternatives = r.list(|r| r.alternative(words))?;
+                    t.alternatives = r.list(1, |r| r.alternative(words))?;
                 }
                 "engineProvider" => {
                     seen.once(4)?;
@@ -523,7 +592,7 @@ impl<'a> Reader<'a> {
                 }
                 "words" => {
                     seen.once(4)?;
-                    a.words = r.list(Self::word)?;
+                    a.words = r.list(WORDS, |r| r.word().as_ref().map(word_event))?;
                 }
                 "decoratedTranscript" => {
                     seen.once(5)?;
@@ -535,7 +604,7 @@ impl<'a> Reader<'a> {
                 }
                 "decoratedWords" => {
                     seen.once(6)?;
-                    a.decorated_words = r.list(Self::word)?;
+                    a.decorated_words = r.list(WORDS, |r| r.word().as_ref().map(word_event))?;
                 }
                 _ => r.skip(6)?,
             }
