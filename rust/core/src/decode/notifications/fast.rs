@@ -97,13 +97,27 @@ fn run(b: &[u8], at: &mut usize, mantissa: &mut u64, digits: &mut usize) -> bool
     *at > from
 }
 
-/// How many ASCII digits start at `at`.
-fn count_digits(b: &[u8], at: usize) -> usize {
-    b.get(at..)
-        .unwrap_or_default()
-        .iter()
-        .take_while(|c| c.is_ascii_digit())
-        .count()
+/// A number read by [`Reader::plain`]: at most 15 digits, so the mantissa is exact.
+struct Plain {
+    negative: bool,
+    mantissa: u64,
+    fraction_digits: usize,
+}
+
+impl Plain {
+    /// As [`Reader::number`] reads it: an integer (`-0` is 0), or Clinger's exact quotient.
+    fn as_f64(&self) -> f64 {
+        if self.fraction_digits == 0 {
+            return self.as_i64() as f64;
+        }
+        let v = self.mantissa as f64 / POW10[self.fraction_digits];
+        if self.negative { -v } else { v }
+    }
+
+    fn as_i64(&self) -> i64 {
+        let v = self.mantissa as i64;
+        if self.negative { -v } else { v }
+    }
 }
 
 enum Number {
@@ -358,41 +372,56 @@ impl<'a> Reader<'a> {
     fn skip_word_as_written(&mut self) -> Option<()> {
         self.ws();
         self.literal(b"{\"confidence\":")?;
-        self.plain_number(true)?;
+        self.plain(true)?;
         self.literal(b",\"offsetMs\":")?;
-        self.plain_number(false)?;
+        self.plain(false)?;
         self.literal(b",\"durationMs\":")?;
-        self.plain_number(false)?;
+        self.plain(false)?;
         self.literal(b",\"word\":")?;
         self.string()?;
         self.literal(b"}")
     }
 
-    /// `-?(0|[1-9][0-9]*)`, and `.[0-9]+` when `fraction`, at most 15 digits in all: a number
-    /// that [`Reader::number`] reads exactly (an integer that fits, a finite float). Exponents,
-    /// longer numbers and a fraction where an integer belongs are left to the full reader.
-    fn plain_number(&mut self, fraction: bool) -> Option<()> {
+    /// `-?(0|[1-9][0-9]*)`, and `.[0-9]+` when `fraction`, at most 15 digits in all, right here
+    /// (no whitespace): a number that [`Reader::number`] reads exactly and the same way (an
+    /// integer that fits, or a float from an exact mantissa). Exponents, longer numbers and a
+    /// fraction where an integer belongs are left to the full reader (`None`).
+    fn plain(&mut self, fraction: bool) -> Option<Plain> {
         let b = self.bytes;
-        let mut at = self.at + usize::from(b.get(self.at) == Some(&b'-'));
-        let int = count_digits(b, at);
-        if int == 0 || (int > 1 && b[at] == b'0') {
+        let mut at = self.at;
+        let negative = b.get(at) == Some(&b'-');
+        at += usize::from(negative);
+        let mut mantissa = 0u64;
+        let mut digits = |at: &mut usize| {
+            let from = *at;
+            while let Some(&c @ b'0'..=b'9') = b.get(*at) {
+                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+                *at += 1;
+            }
+            *at - from
+        };
+        let start = at;
+        let int = digits(&mut at);
+        if int == 0 || (int > 1 && b[start] == b'0') {
             return None;
         }
-        at += int;
-        let mut digits = int;
+        let mut fraction_digits = 0;
         if fraction && b.get(at) == Some(&b'.') {
-            let more = count_digits(b, at + 1);
-            if more == 0 {
+            at += 1;
+            fraction_digits = digits(&mut at);
+            if fraction_digits == 0 {
                 return None;
             }
-            at += 1 + more;
-            digits += more;
         }
-        if digits > 15 || matches!(b.get(at), Some(b'e' | b'E' | b'.')) {
+        if int + fraction_digits > 15 || matches!(b.get(at), Some(b'e' | b'E' | b'.')) {
             return None;
         }
         self.at = at;
-        Some(())
+        Some(Plain {
+            negative,
+            mantissa,
+            fraction_digits,
+        })
     }
 
     /// Any well-formed value, unread.
@@ -540,19 +569,19 @@ impl<'a> Reader<'a> {
     fn word_as_written(&mut self) -> Option<Word<'a>> {
         self.ws();
         self.literal(b"{\"confidence\":")?;
-        let confidence = self.f64()?;
+        let confidence = self.plain(true)?.as_f64();
         self.literal(b",\"offsetMs\":")?;
-        let offset_ms = self.lenient_i64()?;
+        let offset_ms = self.plain(false)?.as_i64();
         self.literal(b",\"durationMs\":")?;
-        let duration_ms = self.lenient_i64()?;
+        let duration_ms = self.plain(false)?.as_i64();
         self.literal(b",\"word\":")?;
-        let word = self.lenient_str()?;
+        let word = self.string()?;
         self.literal(b"}")?;
         Some(Word {
-            confidence,
-            offset_ms,
-            duration_ms,
-            word,
+            confidence: Some(confidence),
+            offset_ms: LenientI64(Some(offset_ms)),
+            duration_ms: LenientI64(Some(duration_ms)),
+            word: LenientStr(Some(Cow::Borrowed(word))),
         })
     }
 
