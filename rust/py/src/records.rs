@@ -219,9 +219,9 @@ pub fn record_to_py(py: Python<'_>, record: Record) -> PyResult<Py<PyAny>> {
 
 /// A batch of records as a Python list.
 pub fn records_to_list(py: Python<'_>, records: Vec<Record>) -> PyResult<Bound<'_, PyList>> {
-    let list = PyList::empty(py);
-    for r in records {
-        list.append(record_to_py(py, r)?)?;
-    }
-    Ok(list)
+    let items = records
+        .into_iter()
+        .map(|r| record_to_py(py, r))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
 }

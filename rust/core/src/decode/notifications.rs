@@ -413,7 +413,13 @@ fn decode_transcription(
             result.engine_provider.as_deref(),
             result.engine_id.as_deref(),
         ) {
-            (Some(p), Some(i)) => Some(format!("{p}/{i}")),
+            (Some(p), Some(i)) => {
+                let mut both = String::with_capacity(p.len() + 1 + i.len());
+                both.push_str(p);
+                both.push('/');
+                both.push_str(i);
+                Some(both)
+            }
             (Some(p), None) => Some(p.to_owned()),
             (None, Some(i)) => Some(i.to_owned()),
             (None, None) => None,
