@@ -19,6 +19,8 @@
 //! *not* merged ("eight hundred five five five" is `800 5 5 5`), because that is how people read
 //! phone numbers.
 
+use std::cell::Cell;
+
 use super::PiiKind;
 use super::rules::{card_prefix_ok, luhn_digits, ssn_shape, ssn_valid};
 
@@ -82,12 +84,32 @@ pub(crate) struct Run {
     no_start_next: bool,
 }
 
+thread_local! {
+    /// The buffers of this thread's last run, for the next one: a scan that meets a number word
+    /// (most do: "one second", "at five") would otherwise allocate and zero them every time.
+    static SPARE: Cell<(Vec<Chunk>, Vec<u8>)> = const { Cell::new((Vec::new(), Vec::new())) };
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        let spare = (
+            std::mem::take(&mut self.chunks),
+            std::mem::take(&mut self.digits),
+        );
+        // During thread teardown the slot may be gone: the buffers are then simply freed.
+        let _ = SPARE.try_with(|s| s.set(spare));
+    }
+}
+
 impl Run {
+    /// A run with no chunks; its buffers (contents unspecified: only `..n` and `..nd` are ever
+    /// read, and written first) come from the thread's last run when there was one.
     pub(crate) fn new() -> Self {
+        let (chunks, digits) = SPARE.try_with(Cell::take).unwrap_or_default();
         Self {
-            chunks: Vec::new(),
+            chunks,
             n: 0,
-            digits: Vec::new(),
+            digits,
             nd: 0,
             gap_sep: 0,
             gap_marks: 0,
