@@ -105,7 +105,7 @@ struct Plain {
 }
 
 impl Plain {
-    /// As [`Reader::number`] reads it: an integer (`-0` is 0), or Clinger's exact quotient.
+    /// As [`Reader::number`] reads it: an integer, or Clinger's exact quotient.
     fn as_f64(&self) -> f64 {
         if self.fraction_digits == 0 {
             return self.as_i64() as f64;
@@ -241,6 +241,10 @@ impl<'a> Reader<'a> {
         self.at = at;
         let fraction = digits - int_digits;
         if exact && fraction == 0 && digits <= 18 {
+            if negative && mantissa == 0 {
+                // serde reads `-0` as the float -0.0.
+                return Some(Number::Float(-0.0));
+            }
             let v = mantissa as i64;
             return Some(Number::Int(if negative { -v } else { v }));
         }
@@ -414,6 +418,10 @@ impl<'a> Reader<'a> {
             }
         }
         if int + fraction_digits > 15 || matches!(b.get(at), Some(b'e' | b'E' | b'.')) {
+            return None;
+        }
+        // `-0` is a float to serde (-0.0), not an integer: the full reader judges it.
+        if negative && mantissa == 0 && fraction_digits == 0 {
             return None;
         }
         self.at = at;
@@ -788,6 +796,8 @@ mod tests {
             "\"a\"",
             "1e400",
             "12345678901234567890",
+            "-0",
+            "-0.0",
         ];
         let mut accepted = 0;
         for line in sample_lines().take(6) {
@@ -830,6 +840,12 @@ mod tests {
                 &mut out,
             )
             .expect("the serde reader reads it");
+        }
+        // serde reads `-0` as a float: not an integer offset, and -0.0 as a confidence.
+        assert!(!agrees(&doc("-0", "hi")));
+        let word = r#"{"topicName":"v2.conversations.c.transcription","eventBody":{"transcripts":[{"utteranceId":"u","isFinal":true,"alternatives":[{"offsetMs":5,"transcript":"hi","words":[{"confidence":CONF,"offsetMs":5,"durationMs":1,"word":"hi"}]}]}]}}"#;
+        for conf in ["-0", "-0.0", "0", "0.5"] {
+            assert!(agrees(&word.replace("CONF", conf)), "{conf}");
         }
         let eventbody_first =
             r#"{"eventBody":{"transcripts":[]},"topicName":"v2.conversations.c.transcription"}"#;
