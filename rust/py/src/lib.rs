@@ -16,6 +16,7 @@ use pyo3::prelude::*;
 
 // The engine makes and frees many small strings and vectors per frame (ids, words, records);
 // mimalloc's thread-local free lists halve what the system allocator costs for that pattern.
+// Built with `local_dynamic_tls`: the extension is dlopen'ed, where initial-exec TLS may not fit.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
