@@ -15,8 +15,16 @@ import uuid
 from datetime import UTC, datetime
 
 NUMBER_WORDS = {
-    "0": "zero", "1": "one", "2": "two", "3": "three", "4": "four",
-    "5": "five", "6": "six", "7": "seven", "8": "eight", "9": "nine",
+    "0": "zero",
+    "1": "one",
+    "2": "two",
+    "3": "three",
+    "4": "four",
+    "5": "five",
+    "6": "six",
+    "7": "seven",
+    "8": "eight",
+    "9": "nine",
 }
 
 CALLS = [
@@ -93,8 +101,15 @@ def main(path: str) -> None:
                 separators=(",", ":"),
             )
 
-        lines.append(envelope({"eventTime": iso(session_start), **base,
-                               "status": {"offsetMs": 0, "status": "SESSION_ONGOING"}}))
+        lines.append(
+            envelope(
+                {
+                    "eventTime": iso(session_start),
+                    **base,
+                    "status": {"offsetMs": 0, "status": "SESSION_ONGOING"},
+                }
+            )
+        )
         offset = 1_200
         for i, (channel, template, value) in enumerate(call):
             kind = next((k for k in ("card", "phone", "ssn") if "{" + k + "}" in template), None)
@@ -105,15 +120,17 @@ def main(path: str) -> None:
                 "utteranceId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 "isFinal": True,
                 "channel": channel,
-                "alternatives": [{
-                    "confidence": round(rng.uniform(0.78, 0.97), 4),
-                    "offsetMs": offset,
-                    "durationMs": duration,
-                    "transcript": raw,
-                    "words": words(raw, offset, rng),
-                    "decoratedTranscript": deco,
-                    "decoratedWords": words(deco, offset, rng),
-                }],
+                "alternatives": [
+                    {
+                        "confidence": round(rng.uniform(0.78, 0.97), 4),
+                        "offsetMs": offset,
+                        "durationMs": duration,
+                        "transcript": raw,
+                        "words": words(raw, offset, rng),
+                        "decoratedTranscript": deco,
+                        "decoratedWords": words(deco, offset, rng),
+                    }
+                ],
                 "engineProvider": "GENESYS",
                 "engineId": "r2d2",
                 "dialect": "en-US" if i % 3 else "en-us",
@@ -121,17 +138,33 @@ def main(path: str) -> None:
                 "voiceTranscriptionEnabled": True,
             }
             emitted = session_start + offset + duration + rng.randint(1_200, 2_600)
-            line = envelope({"eventTime": iso(emitted), **base, "transcripts": [utterance],
-                             "status": {"offsetMs": offset, "status": "SESSION_ONGOING"}})
+            line = envelope(
+                {
+                    "eventTime": iso(emitted),
+                    **base,
+                    "transcripts": [utterance],
+                    "status": {"offsetMs": offset, "status": "SESSION_ONGOING"},
+                }
+            )
             lines.append(line)
             if i == 3:
                 lines.append(line)  # re-delivered after a reconnect: must not become a second utterance
             if i == 2:
-                lines.append(json.dumps({"topicName": "channel.metadata",
-                                         "eventBody": {"message": "WebSocket Heartbeat"}}))
+                lines.append(
+                    json.dumps(
+                        {"topicName": "channel.metadata", "eventBody": {"message": "WebSocket Heartbeat"}}
+                    )
+                )
             offset += duration + rng.randint(300, 1_500)
-        lines.append(envelope({"eventTime": iso(session_start + offset), **base,
-                               "status": {"offsetMs": offset, "status": "SESSION_ENDED"}}))
+        lines.append(
+            envelope(
+                {
+                    "eventTime": iso(session_start + offset),
+                    **base,
+                    "status": {"offsetMs": offset, "status": "SESSION_ENDED"},
+                }
+            )
+        )
     lines.insert(5, '{"topicName":"v2.conversations.broken.transcription","eventBody":{"transcripts":[')
     lines.insert(9, json.dumps({"topicName": "channel.metadata", "eventBody": {"message": "pong"}}))
     with open(path, "w", encoding="utf-8") as f:

@@ -148,20 +148,31 @@ def test_redaction_settings_reach_the_engine() -> None:
         "GCSTREAM_REDACTION__HOLD_MS": "0",
     }
     kwargs = load_config(None, env=env).engine_kwargs()
-    assert (kwargs["spoken_pii"], kwargs["pii_tags"], kwargs["pii_hold_ms"]) == (False, {"credit_card": "[CARD]"}, 0)
+    assert (kwargs["spoken_pii"], kwargs["pii_tags"], kwargs["pii_hold_ms"]) == (
+        False,
+        {"credit_card": "[CARD]"},
+        0,
+    )
     engine = gcstream.Engine(**kwargs)
     frame = (
         b'{"topicName":"v2.conversations.c1.transcription","eventBody":{"conversationId":"c1",'
         b'"transcripts":[{"utteranceId":"u1","channel":"EXTERNAL","alternatives":[{"transcript":'
         b'"card 4111 1111 1111 1111"}]}]}}'
     )
-    texts = [r.text for r in engine.feed(frame, received_at_ms=1) + engine.finish() if isinstance(r, gcstream.Utterance)]
+    texts = [
+        r.text
+        for r in engine.feed(frame, received_at_ms=1) + engine.finish()
+        if isinstance(r, gcstream.Utterance)
+    ]
     assert texts == ["card [CARD]"]
 
 
 def test_a_custom_pattern_the_engine_cannot_compile_is_a_config_error() -> None:
     # Valid for Python's re, not for Rust's regex (no look-around): the engine says so at start-up.
-    cfg = load_config(None, env={**BASE_ENV, "GCSTREAM_REDACTION__CUSTOM": '[{"name": "ACCT", "pattern": "(?<=acct )[0-9]+"}]'})
+    cfg = load_config(
+        None,
+        env={**BASE_ENV, "GCSTREAM_REDACTION__CUSTOM": '[{"name": "ACCT", "pattern": "(?<=acct )[0-9]+"}]'},
+    )
     with pytest.raises(ConfigError) as e:
         gcstream.Engine(**cfg.engine_kwargs())
     assert "custom" in (e.value.field or "")

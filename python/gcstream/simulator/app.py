@@ -1292,7 +1292,6 @@ class Platform:
                 n += 1
         return n
 
-
     def fault_evict(self, channel_id: str | None) -> int:
         """Evict one channel, or (``None``) every channel that has a socket now."""
         if channel_id is None:

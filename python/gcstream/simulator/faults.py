@@ -49,7 +49,16 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 FAULT_NAMES: Final = (
-    "drop", "stall", "dup", "malformed", "oversized", "429", "5xx", "revoke", "closing", "evict"
+    "drop",
+    "stall",
+    "dup",
+    "malformed",
+    "oversized",
+    "429",
+    "5xx",
+    "revoke",
+    "closing",
+    "evict",
 )
 _KEYS: Final[dict[str, frozenset[str]]] = {
     "drop": frozenset(),
