@@ -265,6 +265,13 @@ pub(crate) fn lookup(w: &[u8]) -> Option<Lex> {
     }
 }
 
+/// A mask of the low `len` bytes of a `u64`, `1 <= len <= 8`, without a branch.
+#[inline]
+fn low_bytes(len: usize) -> u64 {
+    debug_assert!((1..=8).contains(&len));
+    u64::MAX >> (64 - 8 * len)
+}
+
 /// The lexicon entry of the alphabetic token `b[start..end]`, packing it with one 8-byte load
 /// when the text allows.
 #[inline]
@@ -275,11 +282,7 @@ pub(crate) fn lookup_at(b: &[u8], start: usize, end: usize) -> Option<Lex> {
     }
     let mut raw = [0u8; 8];
     raw.copy_from_slice(&b[start..start + 8]);
-    let mask = if len == 8 {
-        u64::MAX
-    } else {
-        (1u64 << (8 * len)) - 1
-    };
+    let mask = low_bytes(len);
     lookup_key((u64::from_le_bytes(raw) | 0x2020_2020_2020_2020) & mask)
 }
 
@@ -307,11 +310,7 @@ pub(crate) fn maybe_lexeme(b: &[u8], start: usize, end: usize) -> bool {
     }
     let mut raw = [0u8; 8];
     raw.copy_from_slice(&b[start..start + 8]);
-    let mask = if len == 8 {
-        u64::MAX
-    } else {
-        (1u64 << (8 * len)) - 1
-    };
+    let mask = low_bytes(len);
     in_filter((u64::from_le_bytes(raw) | 0x2020_2020_2020_2020) & mask)
 }
 
