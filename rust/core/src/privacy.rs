@@ -260,8 +260,10 @@ impl Privacy {
                 },
             )
         });
-        let key = (u.conversation_id.clone(), u.channel.clone());
-        let lane = self.lanes.entry(key.clone()).or_default();
+        let lane = self
+            .lanes
+            .entry((u.conversation_id.clone(), u.channel.clone()))
+            .or_default();
         let risky = self.config.hold_ms > 0
             && (ends_risky(&u.text)
                 || ends_risky(&u.decorated_text)
@@ -286,7 +288,9 @@ impl Privacy {
             let mut keys: Vec<&(String, String)> = self
                 .lanes
                 .iter()
-                .filter(|(k, l)| k.0 == conversation && **k != key && !l.held.is_empty())
+                .filter(|(k, l)| {
+                    k.0 == conversation && k.1 != request.channel && !l.held.is_empty()
+                })
                 .map(|(k, _)| k)
                 .collect();
             keys.sort();
@@ -460,23 +464,21 @@ fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
         .map(|h| h.utterance.text.as_str())
         .collect();
     let answers: Vec<bool> = lane.held.iter().map(|h| h.answer).collect();
-    let text_found = scan_segments(
-        redactor,
-        context(redactor, &lane.tail, &texts),
-        &texts,
-        &answers,
-    );
-    let texts: Vec<&str> = lane
+    let text_context = context(redactor, &lane.tail, &texts);
+    let text_found = scan_segments(redactor, text_context, &texts, &answers);
+    let decorated: Vec<&str> = lane
         .held
         .iter()
         .map(|h| h.utterance.decorated_text.as_str())
         .collect();
-    let decorated_found = scan_segments(
-        redactor,
-        context(redactor, &lane.decorated_tail, &texts),
-        &texts,
-        &answers,
-    );
+    let decorated_context = context(redactor, &lane.decorated_tail, &decorated);
+    // Without digits or punctuation to decorate, the decorated transcript is the transcript:
+    // the same input has the same findings, so one scan does for both.
+    let decorated_found = if decorated_context == text_context && decorated == texts {
+        text_found.clone()
+    } else {
+        scan_segments(redactor, decorated_context, &decorated, &answers)
+    };
 
     let words_aligned = lane
         .held
