@@ -60,6 +60,13 @@ pub(super) fn envelope(text: &str, reading: Reading) -> Option<Envelope<'_>> {
     (r.at == r.bytes.len() && env.transcription.is_some()).then_some(env)
 }
 
+/// Object keys as they are written before their values, `"key":`, for [`Reader::fields`].
+macro_rules! keys {
+    ($($key:literal),* $(,)?) => {
+        [$(concat!("\"", $key, "\":")),*]
+    };
+}
+
 /// Keys already read in one object: a repeated key is left to the serde reader.
 #[derive(Default)]
 struct Seen(u32);
@@ -299,18 +306,95 @@ impl<'a> Reader<'a> {
     }
 
     /// `{ "key": value, ... }`, calling `field` with the reader positioned at each value.
-    fn object(&mut self, mut field: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+    fn object(&mut self, field: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.object_keyed(
+            |r| {
+                let key = r.string()?;
+                r.eat(b':').map(|()| key)
+            },
+            field,
+        )
+    }
+
+    /// `{ "key": value, ... }` for an object whose keys are usually `keys`, in that order (as
+    /// Genesys writes them; each written `"key":`, see [`keys!`]): each key is first compared as
+    /// bytes with the one expected next, and only read as a string when it is not that one.
+    /// `field` gets the key's index in `keys`, or `None` for any other key (to skip). A repeated
+    /// key gives up.
+    fn fields<const N: usize>(
+        &mut self,
+        keys: &[&str; N],
+        field: impl FnMut(&mut Self, Option<usize>) -> Option<()>,
+    ) -> Option<()> {
+        let mut next = 0;
+        let mut seen = Seen::default();
+        self.object_keyed(
+            |r| {
+                let found = match keys.get(next) {
+                    Some(key) if r.next_is(key.as_bytes()) => Some(next),
+                    _ => {
+                        let key = r.string()?;
+                        r.eat(b':')?;
+                        // `"key":` without its quotes and colon.
+                        keys.iter().position(|k| &k[1..k.len() - 2] == key)
+                    }
+                };
+                if let Some(i) = found {
+                    seen.once(i as u32)?;
+                    next = i + 1;
+                }
+                Some(found)
+            },
+            field,
+        )
+    }
+
+    /// The bytes `word` (at least 8 of them) next, consumed; nothing consumed when they are not.
+    /// Compared eight bytes at a time (the last eight overlapping), without a call to `memcmp`.
+    fn next_is(&mut self, word: &[u8]) -> bool {
+        let load = |b: &[u8], at: usize| -> u64 {
+            let mut chunk = [0; 8];
+            chunk.copy_from_slice(&b[at..at + 8]);
+            u64::from_le_bytes(chunk)
+        };
+        let n = word.len();
+        debug_assert!(n >= 8);
+        let Some(next) = self.bytes.get(self.at..self.at + n) else {
+            return false;
+        };
+        let mut at = 0;
+        while at + 8 < n {
+            if load(next, at) != load(word, at) {
+                return false;
+            }
+            at += 8;
+        }
+        let hit = load(next, n - 8) == load(word, n - 8);
+        if hit {
+            self.at += n;
+        }
+        hit
+    }
+
+    /// [`Reader::object`] with the key read by `key`.
+    fn object_keyed<K>(
+        &mut self,
+        mut key: impl FnMut(&mut Self) -> Option<K>,
+        mut field: impl FnMut(&mut Self, K) -> Option<()>,
+    ) -> Option<()> {
         self.eat(b'{')?;
         if self.peek()? == b'}' {
             self.at += 1;
             return Some(());
         }
         loop {
-            let key = self.string()?;
-            self.eat(b':')?;
-            field(self, key)?;
+            let k = key(self)?;
+            field(self, k)?;
             match self.peek()? {
-                b',' => self.at += 1,
+                b',' => {
+                    self.at += 1;
+                    self.ws();
+                }
                 b'}' => {
                     self.at += 1;
                     return Some(());
@@ -356,6 +440,18 @@ impl<'a> Reader<'a> {
             Some(())
         })?;
         Some(present.then_some(out))
+    }
+
+    /// True (and the value consumed) when the next value is written exactly as the value
+    /// already read at `earlier`: a complete, well-formed value read the same way a second time.
+    fn same_value(&mut self, earlier: std::ops::Range<usize>) -> bool {
+        self.ws();
+        let value = &self.bytes[earlier];
+        let same = !value.is_empty() && self.bytes[self.at..].starts_with(value);
+        if same {
+            self.at += value.len();
+        }
+        same
     }
 
     /// A word list checked as [`Reader::word`] reads it, nothing kept.
@@ -458,38 +554,25 @@ impl<'a> Reader<'a> {
             transcripts: None,
             status: None,
         };
-        let mut seen = Seen::default();
-        self.object(|r, key| {
+        let keys = keys![
+            "eventTime",
+            "organizationId",
+            "conversationId",
+            "communicationId",
+            "sessionStartTimeMs",
+            "transcripts",
+            "status",
+        ];
+        self.fields(&keys, |r, key| {
             match key {
-                "eventTime" => {
-                    seen.once(0)?;
-                    body.event_time = r.lenient_str()?;
-                }
-                "organizationId" => {
-                    seen.once(1)?;
-                    body.organization_id = r.lenient_str()?;
-                }
-                "conversationId" => {
-                    seen.once(2)?;
-                    body.conversation_id = r.lenient_str()?;
-                }
-                "communicationId" => {
-                    seen.once(3)?;
-                    body.communication_id = r.lenient_str()?;
-                }
-                "sessionStartTimeMs" => {
-                    seen.once(4)?;
-                    body.session_start_time_ms = r.lenient_i64()?;
-                }
-                "transcripts" => {
-                    seen.once(5)?;
-                    body.transcripts = r.list(1, Self::result)?;
-                }
-                "status" => {
-                    seen.once(6)?;
-                    body.status = r.status()?;
-                }
-                _ => r.skip(2)?,
+                Some(0) => body.event_time = r.lenient_str()?,
+                Some(1) => body.organization_id = r.lenient_str()?,
+                Some(2) => body.conversation_id = r.lenient_str()?,
+                Some(3) => body.communication_id = r.lenient_str()?,
+                Some(4) => body.session_start_time_ms = r.lenient_i64()?,
+                Some(5) => body.transcripts = r.list(1, Self::result)?,
+                Some(_) => body.status = r.status()?,
+                None => r.skip(2)?,
             }
             Some(())
         })?;
@@ -504,18 +587,11 @@ impl<'a> Reader<'a> {
             offset_ms: LenientI64(None),
             status: LenientStr(None),
         };
-        let mut seen = Seen::default();
-        self.object(|r, key| {
+        self.fields(&keys!["offsetMs", "status"], |r, key| {
             match key {
-                "offsetMs" => {
-                    seen.once(0)?;
-                    status.offset_ms = r.lenient_i64()?;
-                }
-                "status" => {
-                    seen.once(1)?;
-                    status.status = r.lenient_str()?;
-                }
-                _ => r.skip(3)?,
+                Some(0) => status.offset_ms = r.lenient_i64()?,
+                Some(_) => status.status = r.lenient_str()?,
+                None => r.skip(3)?,
             }
             Some(())
         })?;
@@ -532,39 +608,28 @@ impl<'a> Reader<'a> {
             engine_id: LenientStr(None),
             dialect: LenientStr(None),
         };
-        let mut seen = Seen::default();
-        self.object(|r, key| {
+        let keys = keys![
+            "utteranceId",
+            "isFinal",
+            "channel",
+            "alternatives",
+            "engineProvider",
+            "engineId",
+            "dialect",
+        ];
+        self.fields(&keys, |r, key| {
             match key {
-                "utteranceId" => {
-                    seen.once(0)?;
-                    t.utterance_id = r.lenient_str()?;
-                }
-                "isFinal" => {
-                    seen.once(1)?;
-                    t.is_final = r.bool()?;
-                }
-                "channel" => {
-                    seen.once(2)?;
-                    t.channel = r.lenient_str()?;
-                }
-                "alternatives" => {
-                    seen.once(3)?;
+                Some(0) => t.utterance_id = r.lenient_str()?,
+                Some(1) => t.is_final = r.bool()?,
+                Some(2) => t.channel = r.lenient_str()?,
+                Some(3) => {
                     let words = r.interim_words || t.is_final != Some(false);
                     t.alternatives = r.list(1, |r| r.alternative(words))?;
                 }
-                "engineProvider" => {
-                    seen.once(4)?;
-                    t.engine_provider = r.lenient_str()?;
-                }
-                "engineId" => {
-                    seen.once(5)?;
-                    t.engine_id = r.lenient_str()?;
-                }
-                "dialect" => {
-                    seen.once(6)?;
-                    t.dialect = r.lenient_str()?;
-                }
-                _ => r.skip(4)?,
+                Some(4) => t.engine_provider = r.lenient_str()?,
+                Some(5) => t.engine_id = r.lenient_str()?,
+                Some(_) => t.dialect = r.lenient_str()?,
+                None => r.skip(4)?,
             }
             Some(())
         })?;
@@ -604,46 +669,45 @@ impl<'a> Reader<'a> {
             decorated_transcript: LenientStr(None),
             decorated_words: None,
         };
-        let mut seen = Seen::default();
-        self.object(|r, key| {
+        let keys = keys![
+            "confidence",
+            "offsetMs",
+            "durationMs",
+            "transcript",
+            "words",
+            "decoratedTranscript",
+            "decoratedWords",
+        ];
+        // Where the `words` value was read: a `decoratedWords` written byte for byte the same
+        // (as Genesys writes it whenever there is nothing to decorate) is the same list.
+        let mut words_at = 0..0;
+        self.fields(&keys, |r, key| {
             match key {
-                "confidence" => {
-                    seen.once(0)?;
-                    a.confidence = r.f64()?;
+                Some(0) => a.confidence = r.f64()?,
+                Some(1) => a.offset_ms = r.lenient_i64()?,
+                Some(2) => a.duration_ms = r.lenient_i64()?,
+                Some(3) => a.transcript = r.lenient_str()?,
+                Some(4) => {
+                    r.ws();
+                    let from = r.at;
+                    if words {
+                        a.words = r.list(WORDS, |r| r.word().as_ref().map(word_event))?;
+                    } else {
+                        r.unread_words()?;
+                    }
+                    words_at = from..r.at;
                 }
-                "offsetMs" => {
-                    seen.once(1)?;
-                    a.offset_ms = r.lenient_i64()?;
+                Some(5) => a.decorated_transcript = r.lenient_str()?,
+                Some(_) => {
+                    if r.same_value(words_at.clone()) {
+                        a.decorated_words.clone_from(&a.words);
+                    } else if words {
+                        a.decorated_words = r.list(WORDS, |r| r.word().as_ref().map(word_event))?;
+                    } else {
+                        r.unread_words()?;
+                    }
                 }
-                "durationMs" => {
-                    seen.once(2)?;
-                    a.duration_ms = r.lenient_i64()?;
-                }
-                "transcript" => {
-                    seen.once(3)?;
-                    a.transcript = r.lenient_str()?;
-                }
-                "words" if !words => {
-                    seen.once(4)?;
-                    r.unread_words()?;
-                }
-                "words" => {
-                    seen.once(4)?;
-                    a.words = r.list(WORDS, |r| r.word().as_ref().map(word_event))?;
-                }
-                "decoratedTranscript" => {
-                    seen.once(5)?;
-                    a.decorated_transcript = r.lenient_str()?;
-                }
-                "decoratedWords" if !words => {
-                    seen.once(6)?;
-                    r.unread_words()?;
-                }
-                "decoratedWords" => {
-                    seen.once(6)?;
-                    a.decorated_words = r.list(WORDS, |r| r.word().as_ref().map(word_event))?;
-                }
-                _ => r.skip(6)?,
+                None => r.skip(6)?,
             }
             Some(())
         })?;
@@ -819,6 +883,44 @@ mod tests {
         }
         // Whitespace between tokens and changed digits are still the common shape.
         assert!(accepted > 1000, "{accepted}");
+    }
+
+    #[test]
+    fn decorated_words_written_as_the_words_are_the_words() {
+        let base = r#"{"topicName":"v2.conversations.c.transcription","eventBody":{"transcripts":[{"utteranceId":"u","isFinal":FINAL,"alternatives":[{"transcript":"four one","words":WORDS,"decoratedTranscript":"41","decoratedWords":DECORATED}]}]}}"#;
+        let w = |word: &str, at: u32| {
+            format!(r#"{{"confidence":0.9,"offsetMs":{at},"durationMs":10,"word":"{word}"}}"#)
+        };
+        let (four, one, forty_one) = (w("four", 0), w("one", 10), w("41", 0));
+        let words = format!("[{four},{one}]");
+        for decorated in [
+            words.clone(),
+            format!(" {words}"),
+            format!("[{four}, {one}]"),
+            format!("[{forty_one}]"),
+            format!("[{four},{one},{one}]"),
+            format!("[{four}]"),
+            "null".to_owned(),
+            "[]".to_owned(),
+        ] {
+            for fin in ["true", "false"] {
+                let doc = base
+                    .replace("FINAL", fin)
+                    .replace("WORDS", &words)
+                    .replace("DECORATED", &decorated);
+                assert!(agrees(&doc), "{doc}");
+                // The shortcut never takes a damaged copy: the serde reader judges it.
+                let damaged = doc.replace(r#""decoratedWords":["#, r#""decoratedWords":[,"#);
+                assert!(!agrees(&damaged) || !damaged.contains("[,"), "{damaged}");
+            }
+        }
+        for (words, decorated) in [("null", "null"), ("[]", "[]")] {
+            let doc = base
+                .replace("FINAL", "true")
+                .replace("WORDS", words)
+                .replace("DECORATED", decorated);
+            assert!(agrees(&doc), "{doc}");
+        }
     }
 
     #[test]
