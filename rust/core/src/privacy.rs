@@ -471,10 +471,15 @@ fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
         .iter()
         .map(|h| h.utterance.decorated_text.as_str())
         .collect();
-    let decorated_context = context(redactor, &lane.decorated_tail, &decorated);
     // Without digits or punctuation to decorate, the decorated transcript is the transcript:
-    // the same input has the same findings, so one scan does for both.
-    let decorated_found = if decorated_context == text_context && decorated == texts {
+    // the same input has the same context and the same findings, so one scan does for both.
+    let same_texts = decorated == texts;
+    let decorated_context = if same_texts && lane.decorated_tail == lane.tail {
+        text_context
+    } else {
+        context(redactor, &lane.decorated_tail, &decorated)
+    };
+    let decorated_found = if same_texts && decorated_context == text_context {
         text_found.clone()
     } else {
         scan_segments(redactor, decorated_context, &decorated, &answers)
@@ -886,7 +891,9 @@ fn push_tail_words(tail: &mut Vec<String>, words: &[Word], name_open: bool) {
         tail.clear();
         return;
     }
-    tail.extend(words.iter().map(|w| w.word.to_string()));
+    // Only the last `TAIL_WORDS` can stay: the others are not copied to be dropped.
+    let kept = &words[words.len().saturating_sub(TAIL_WORDS)..];
+    tail.extend(kept.iter().map(|w| w.word.to_string()));
     if tail.len() > TAIL_WORDS {
         tail.drain(..tail.len() - TAIL_WORDS);
     }

@@ -215,7 +215,11 @@ struct MessageBody<'a> {
 /// Validate UTF-8 once for the whole document (fast on ASCII), so that serde and the fast
 /// reader can work on `&str` without a validation call per string.
 fn utf8(doc: &[u8]) -> Result<&str, DecodeError> {
-    // RFC 8259 text is UTF-8 everywhere, also in fields we would ignore.
+    // RFC 8259 text is UTF-8 everywhere, also in fields we would ignore. The SIMD check is
+    // several times faster than std's on this mostly-ASCII text; std finds where it fails.
+    if let Ok(text) = simdutf8::basic::from_utf8(doc) {
+        return Ok(text);
+    }
     std::str::from_utf8(doc).map_err(|e| DecodeError {
         reason: "invalid_utf8",
         message: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
