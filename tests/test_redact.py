@@ -415,3 +415,28 @@ def test_engine_applies_tags_and_custom_patterns() -> None:
     assert utt.text == "order [ORDER] card [CARD]"
     assert utt.decorated_text == "order [ORDER] card [CARD]"
     assert {f.kind for f in utt.pii} == {"order", "credit_card"}
+
+
+def test_redact_many_is_redact_on_each_text(redactor: Redactor) -> None:
+    texts = [
+        "my card number is four one one one one one one one one one one one one one one one",
+        "thank you for calling",
+        "you can reach me at (415) 555-0132 after six",
+        "",
+        "ssn is 219-09-1234 okay",
+    ]
+    assert redactor.redact_many(texts) == [redactor.redact(t) for t in texts]
+    assert redactor.redact_many(iter(texts)) == [redactor.redact(t) for t in texts]
+    assert redactor.redact_many([]) == []
+    # A text without PII comes back as the same object, as from `redact`.
+    assert redactor.redact_many(texts)[1] is texts[1]
+    assert "[PHONE]" in redactor.redact_many(texts)[2]
+
+
+def test_redact_many_rejects_what_is_not_a_list_of_str(redactor: Redactor) -> None:
+    with pytest.raises(TypeError, match="not one str"):
+        redactor.redact_many("a single text")
+    with pytest.raises(TypeError, match=r"item 1 is bytes, not str"):
+        redactor.redact_many(["fine", b"not text"])
+    with pytest.raises(TypeError):
+        redactor.redact_many(42)

@@ -210,6 +210,13 @@ class Redactor:
     def redact(self, text: str, /) -> str:
         """``text`` with every finding replaced by its tag; ``text`` itself (the same object)
         when it holds no PII."""
+    def redact_many(self, texts: Iterable[str], /) -> list[str]:
+        """``redact`` applied to each text on its own, in one call: for batches (an archive,
+        a file of utterances), where a Python call per text would cost more than the scan.
+
+        Raises:
+            TypeError: ``texts`` is a single ``str``, or an item is not a ``str``.
+        """
     def scan(self, text: str, /) -> list[PiiFinding]:
         """Findings (kind and code-point span, ``field="text"``); never the value."""
     def redact_tokens(self, tokens: list[str], /) -> list[str]:

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use gcstream_core::privacy::build_redactor;
 use gcstream_core::record::PiiFinding;
 use gcstream_core::redact::Redactor;
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyList, PyString};
 
 use crate::engine::privacy_config;
 use crate::errors::config_error;
@@ -50,6 +51,30 @@ impl PyRedactor {
             return Ok(text.clone());
         }
         Ok(PyString::new(text.py(), &self.inner.replace(s, &found)))
+    }
+
+    /// `redact` over many texts in one call (each on its own, as `redact` does it): the same
+    /// list of results without a Python call per text.
+    #[pyo3(signature = (texts, /))]
+    fn redact_many<'py>(&self, texts: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let py = texts.py();
+        if texts.is_instance_of::<PyString>() {
+            return Err(PyTypeError::new_err(
+                "redact_many takes an iterable of str, not one str (use redact)",
+            ));
+        }
+        let mut out = Vec::with_capacity(texts.len().unwrap_or(0));
+        for (i, item) in texts.try_iter()?.enumerate() {
+            let item = item?;
+            let Ok(text) = item.cast::<PyString>() else {
+                return Err(PyTypeError::new_err(format!(
+                    "redact_many: item {i} is {}, not str",
+                    item.get_type().name()?
+                )));
+            };
+            out.push(self.redact(text)?);
+        }
+        PyList::new(py, out)
     }
 
     /// Where PII is: kind and span (code points); never the value.
