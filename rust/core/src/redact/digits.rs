@@ -92,6 +92,9 @@ thread_local! {
 
 impl Drop for Run {
     fn drop(&mut self) {
+        if self.chunks.is_empty() {
+            return;
+        }
         let spare = (
             std::mem::take(&mut self.chunks),
             std::mem::take(&mut self.digits),
@@ -102,14 +105,13 @@ impl Drop for Run {
 }
 
 impl Run {
-    /// A run with no chunks; its buffers (contents unspecified: only `..n` and `..nd` are ever
-    /// read, and written first) come from the thread's last run when there was one.
+    /// A run with no chunks and no buffers yet: they are taken at the first chunk (see
+    /// [`Run::push_chunk`]), so a text without a number costs no thread-local access.
     pub(crate) fn new() -> Self {
-        let (chunks, digits) = SPARE.try_with(Cell::take).unwrap_or_default();
         Self {
-            chunks,
+            chunks: Vec::new(),
             n: 0,
-            digits,
+            digits: Vec::new(),
             nd: 0,
             gap_sep: 0,
             gap_marks: 0,
@@ -158,8 +160,16 @@ impl Run {
         out: &mut Vec<Hit>,
     ) {
         if self.chunks.is_empty() {
-            self.chunks = vec![Chunk::default(); MAX_CHUNKS];
-            self.digits = vec![0; MAX_DIGITS];
+            // The thread's last run's buffers (contents unspecified: only `..n` and `..nd` are
+            // ever read, and written first), or new ones.
+            let (chunks, digits) = SPARE.try_with(Cell::take).unwrap_or_default();
+            if chunks.is_empty() {
+                self.chunks = vec![Chunk::default(); MAX_CHUNKS];
+                self.digits = vec![0; MAX_DIGITS];
+            } else {
+                self.chunks = chunks;
+                self.digits = digits;
+            }
         }
         if self.n == MAX_CHUNKS || self.nd + ds.len() > MAX_DIGITS {
             self.end(out);
