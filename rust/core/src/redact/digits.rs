@@ -30,6 +30,9 @@ const MAX_CHUNKS: usize = 40;
 const MAX_DIGITS: usize = 120;
 /// A written digit token longer than this is not one of our entities (and not split up).
 const MAX_TOKEN_DIGITS: usize = 19;
+/// Fewest digits of any finding (a seven-digit local phone number): a shorter run is not
+/// evaluated, and a text with fewer digits in all is not scanned (see `scan::may_find`).
+pub(crate) const MIN_DIGITS: usize = 7;
 /// Most pause words or punctuation marks in one gap.
 const MAX_GAP_MARKS: u8 = 3;
 
@@ -413,7 +416,7 @@ impl Run {
 
     /// Ends the run: evaluates it and resets.
     pub(crate) fn end(&mut self, out: &mut Vec<Hit>) {
-        if self.n > 0 && self.nd >= 7 {
+        if self.n > 0 && self.nd >= MIN_DIGITS {
             self.evaluate(out);
         }
         self.n = 0;

@@ -1,10 +1,11 @@
-//! The single pass over the text: tokens go to the digit-run accumulator, `@` and "at" go to
-//! the email matchers, everything else is skipped after one table lookup.
+//! The pass over the text: tokens go to the digit-run accumulator, `@` and "at" go to the email
+//! matchers, everything else is skipped after one table lookup. A cheaper pass before it
+//! ([`may_find`]) turns away the texts that cannot hold a finding, which is most utterances.
 
 use super::PiiKind;
-use super::digits::{Hit, Run};
+use super::digits::{Hit, MIN_DIGITS, Run};
 use super::email;
-use super::lex::{self, C_ALPHA, C_DIGIT, C_WS, CLASS, Lex, TokKind, next_token};
+use super::lex::{self, C_ALPHA, C_DIGIT, C_PUNCT, C_WS, CLASS, Lex, TokKind, next_token};
 use super::name::SpotFinder;
 
 /// What the built-in scanner looks for.
@@ -17,10 +18,70 @@ pub(crate) struct Opts {
     pub names: bool,
 }
 
+/// False when `b` certainly holds no built-in finding, after one pass of byte-class lookups
+/// with no run state (most utterances end here): fewer than [`MIN_DIGITS`] digits, counting
+/// each digit byte and the most digits each number word could stand for ("thousand": three),
+/// no `@`, and no "at" followed by a `.` or "dot" (a spoken address needs both). Counting
+/// every alphabetic stretch, glued to digits or not, only errs towards scanning.
+fn may_find(b: &[u8], opts: Opts) -> bool {
+    let mut digits = 0;
+    let mut at = false;
+    let mut i = 0;
+    while i < b.len() {
+        let class = CLASS[b[i] as usize];
+        if class == C_ALPHA {
+            let start = i;
+            i += 1;
+            while i < b.len() && CLASS[b[i] as usize] == C_ALPHA {
+                i += 1;
+            }
+            if !opts.spoken {
+                continue;
+            }
+            let lexeme = if lex::maybe_lexeme(b, start, i) {
+                lex::lookup_at(b, start, i)
+            } else {
+                None
+            };
+            match lexeme {
+                Some(Lex::Digit(_) | Lex::WeakZero) => digits += 1,
+                Some(Lex::Teen(_) | Lex::Tens(_) | Lex::Hundred) => digits += 2,
+                Some(Lex::Repeat(times)) => digits += usize::from(times),
+                Some(Lex::Thousand) => digits += 3,
+                Some(Lex::At) => at = true,
+                Some(Lex::Plus | Lex::Filler) => {}
+                None => {
+                    if at && opts.email && lex::word_is(&b[start..i], b"dot") {
+                        return true;
+                    }
+                }
+            }
+        } else {
+            if class == C_DIGIT {
+                digits += 1;
+            } else if class == C_PUNCT && opts.email && (b[i] == b'@' || (at && b[i] == b'.')) {
+                return true;
+            }
+            i += 1;
+        }
+        if opts.digits && digits >= MIN_DIGITS {
+            return true;
+        }
+    }
+    false
+}
+
 /// Appends the built-in findings of `b` to `out`, in scanning order (not necessarily sorted,
 /// possibly overlapping: the caller sorts and merges), and, with `opts.names`, the name spots
 /// to `spots`.
 pub(crate) fn scan_builtin(b: &[u8], opts: Opts, out: &mut Vec<Hit>, spots: &mut Vec<usize>) {
+    if opts.names || may_find(b, opts) {
+        scan_all(b, opts, out, spots);
+    }
+}
+
+/// [`scan_builtin`] without the [`may_find`] pass.
+fn scan_all(b: &[u8], opts: Opts, out: &mut Vec<Hit>, spots: &mut Vec<usize>) {
     let mut run = Run::new();
     let mut names = SpotFinder::new();
     let mut i = 0;
@@ -139,4 +200,109 @@ pub(crate) fn scan_builtin(b: &[u8], opts: Opts, out: &mut Vec<Hit>, spots: &mut
         prev_alnum = !matches!(t.kind, TokKind::Punct(_));
     }
     run.end(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Opts, may_find, scan_all};
+
+    /// Words that feed runs and addresses, and ordinary ones, in random utterances: whenever
+    /// the full scan finds something, the pre-pass must have said it might.
+    #[test]
+    fn may_find_never_hides_a_finding() {
+        const WORDS: &[&str] = &[
+            "four",
+            "one",
+            "oh",
+            "O",
+            "double",
+            "triple",
+            "twenty",
+            "nineteen",
+            "seventeen",
+            "hundred",
+            "thousand",
+            "plus",
+            "uh",
+            "dash",
+            "at",
+            "dot",
+            "gmail",
+            "com",
+            "john",
+            "the",
+            "card",
+            "is",
+            "4111",
+            "1111",
+            "555",
+            "0132",
+            "+44",
+            "(415)",
+            "-",
+            ".",
+            "@",
+            "x@y.io",
+            "is415",
+            "a",
+            "b",
+            "c",
+            ",",
+            "j",
+            "o",
+            "h",
+            "n",
+            "twelve",
+            "AT",
+            "Dot",
+        ];
+        let all = Opts {
+            spoken: true,
+            digits: true,
+            email: true,
+            names: false,
+        };
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut found = 0;
+        for _ in 0..200_000 {
+            let mut text = String::new();
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let n = 1 + (state % 14) as usize;
+            for k in 0..n {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                if k > 0 && state & 0x300 != 0 {
+                    text.push(' ');
+                }
+                text.push_str(WORDS[(state % WORDS.len() as u64) as usize]);
+            }
+            for opts in [
+                all,
+                Opts {
+                    spoken: false,
+                    ..all
+                },
+                Opts {
+                    email: false,
+                    ..all
+                },
+                Opts {
+                    digits: false,
+                    ..all
+                },
+            ] {
+                let (mut hits, mut spots) = (Vec::new(), Vec::new());
+                scan_all(text.as_bytes(), opts, &mut hits, &mut spots);
+                if !hits.is_empty() {
+                    found += 1;
+                    assert!(may_find(text.as_bytes(), opts), "{text:?} with {opts:?}");
+                }
+            }
+        }
+        // The generator reaches findings of every shape often enough to mean something.
+        assert!(found > 10_000, "only {found} texts with findings");
+    }
 }
