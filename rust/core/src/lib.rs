@@ -29,3 +29,18 @@ pub mod reorder;
 pub mod ring;
 pub mod sequence;
 pub mod timefmt;
+
+/// Helpers shared by the unit tests of several modules.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// xorshift64 from `seed`: the same sequence on every run, so a randomised test is repeatable.
+    pub fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+        let mut state = seed;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+}

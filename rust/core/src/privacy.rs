@@ -544,8 +544,7 @@ fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
 /// utterance (or it ends in a name cue), or when the next utterance starts as the continuation of
 /// something ("at gmail dot com", "dot smith", digits, letters being spelled); nothing otherwise.
 fn context<'t>(redactor: &Redactor, tail: &'t str, segments: &[&str]) -> &'t str {
-    let tail_open =
-        tail.split_whitespace().next_back().is_some_and(ends_risky) || redactor.name_open(tail);
+    let tail_open = last_token(tail).is_some_and(ends_risky) || redactor.name_open(tail);
     let next_continues = segments
         .first()
         .is_some_and(|s| starts_risky(s) || redactor.name_continues(s));
@@ -564,26 +563,29 @@ fn word_context(tail: &[String]) -> &[String] {
 
 /// True when the word list is exactly the text split on single spaces.
 fn aligned(words: &[Word], text: &str) -> bool {
-    // Compared in place, word after word with one space between; the space count rules out a
-    // word that itself contains a space. (Splitting the text was a third of a final's privacy cost.)
+    // Compared in place, word after word with one space between (splitting the text was a third
+    // of a final's privacy cost). Byte by byte: words are a few letters long, where a call to
+    // `memcmp` costs more than the comparison. A word that holds a space is not aligned, even
+    // when the bytes agree: the text splits differently.
     let text = text.as_bytes();
     let mut at = 0;
     for (i, w) in words.iter().enumerate() {
-        let w = w.word.as_bytes();
         if i > 0 {
             if text.get(at) != Some(&b' ') {
                 return false;
             }
             at += 1;
         }
-        if text.get(at..at + w.len()) != Some(w) {
+        let w = w.word.as_bytes();
+        let Some(spoken) = text.get(at..at + w.len()) else {
+            return false;
+        };
+        if spoken.iter().zip(w).any(|(&t, &w)| t != w || t == b' ') {
             return false;
         }
         at += w.len();
     }
-    !words.is_empty()
-        && at == text.len()
-        && memchr::memchr_iter(b' ', text).count() == words.len() - 1
+    !words.is_empty() && at == text.len()
 }
 
 /// Per-token marks for a text whose tokens are separated by single spaces.
@@ -1027,22 +1029,72 @@ fn is_digitish(token: &str) -> bool {
     }
 }
 
+/// Whitespace as `char::is_whitespace` has it, for ASCII bytes (tab, line feed, vertical tab,
+/// form feed, carriage return, space).
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t'..=b'\r')
+}
+
+/// Fillers a speaker puts between the parts of a number or an address.
+const FILLERS: [&str; 4] = ["uh", "um", "er", "ah"];
+
+fn is_filler(token: &str) -> bool {
+    FILLERS.iter().any(|f| f.eq_ignore_ascii_case(token))
+}
+
+/// `token` without the characters around it that are neither ASCII letters, digits nor `@`.
+fn bare(token: &str) -> &str {
+    token.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '@')
+}
+
+/// The last two tokens of `text` that are not fillers (the last first), split as
+/// `split_whitespace` splits; `None` when a byte it would have to look at is not ASCII (it may
+/// be a letter or a space such as U+00A0), for the caller to split the text by characters.
+/// Most texts end in ASCII, and the walk stops after two tokens, so most of a long text is never
+/// read.
+fn last_two_tokens(text: &str) -> Option<[Option<&str>; 2]> {
+    let b = text.as_bytes();
+    let mut out = [None, None];
+    let (mut end, mut found) = (b.len(), 0);
+    while found < 2 {
+        while end > 0 && is_ascii_space(b[end - 1]) {
+            end -= 1;
+        }
+        if end == 0 {
+            break;
+        }
+        let mut start = end;
+        while start > 0 && !is_ascii_space(b[start - 1]) {
+            if !b[start - 1].is_ascii() {
+                return None;
+            }
+            start -= 1;
+        }
+        // Both ends are ASCII bytes or the text's ends: character boundaries.
+        let token = &text[start..end];
+        if !is_filler(token) {
+            out[found] = Some(token);
+            found += 1;
+        }
+        end = start;
+    }
+    Some(out)
+}
+
 /// Does the text end in something that may be the first part of PII? The last word is open
 /// (digits, a number word, a spelled letter, "at", "dot", "plus", …), or the one before it is a
-/// joiner ("… at gmail", "… dot smith"): an email being spoken.
+/// joiner ("… at gmail", "… dot smith"): an email being spoken. Fillers ("uh") are passed over.
 fn ends_risky(text: &str) -> bool {
-    const FILLERS: [&str; 4] = ["uh", "um", "er", "ah"];
-    const JOINERS: [&str; 6] = ["at", "dot", "plus", "underscore", "dash", "hyphen"];
-    fn bare(t: &str) -> &str {
-        t.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '@')
-    }
-    let is_joiner = |t: &str| JOINERS.iter().any(|j| j.eq_ignore_ascii_case(t));
-    let mut tokens = text
-        .split_whitespace()
-        .rev()
-        .filter(|t| !FILLERS.iter().any(|f| f.eq_ignore_ascii_case(t)));
-    let Some(last) = tokens.next() else {
+    let [last, before] = last_two_tokens(text).unwrap_or_else(|| {
+        let mut tokens = text.split_whitespace().rev().filter(|t| !is_filler(t));
+        [tokens.next(), tokens.next()]
+    });
+    let Some(last) = last else {
         return false;
+    };
+    let is_joiner = |t: &str| {
+        const JOINERS: [&str; 6] = ["at", "dot", "plus", "underscore", "dash", "hyphen"];
+        JOINERS.iter().any(|j| j.eq_ignore_ascii_case(t))
     };
     let last = bare(last);
     is_digitish(last)
@@ -1050,7 +1102,39 @@ fn ends_risky(text: &str) -> bool {
         || is_joiner(last)
         || (last.len() == 1 && last.bytes().all(|b| b.is_ascii_alphabetic()))
         || last.ends_with('@')
-        || tokens.next().is_some_and(|before| is_joiner(bare(before)))
+        || before.is_some_and(|before| is_joiner(bare(before)))
+}
+
+/// The last token of `text`, split as `split_whitespace` splits, read by bytes while they are
+/// ASCII (see [`last_two_tokens`]).
+fn last_token(text: &str) -> Option<&str> {
+    let b = text.as_bytes();
+    let end = b.iter().rposition(|&c| !is_ascii_space(c))? + 1;
+    let start = b[..end]
+        .iter()
+        .rposition(|&c| !c.is_ascii() || is_ascii_space(c))
+        .map_or(0, |i| i + 1);
+    match start.checked_sub(1).map(|i| b[i]) {
+        Some(c) if !c.is_ascii() => text.split_whitespace().next_back(),
+        // Both ends are ASCII bytes or the text's ends: character boundaries.
+        _ => Some(&text[start..end]),
+    }
+}
+
+/// The first token of `text`, split as `split_whitespace` splits, read by bytes while they are
+/// ASCII (see [`last_two_tokens`]).
+fn first_token(text: &str) -> Option<&str> {
+    let b = text.as_bytes();
+    let start = b.iter().position(|&c| !is_ascii_space(c))?;
+    let len = b[start..]
+        .iter()
+        .position(|&c| !c.is_ascii() || is_ascii_space(c))
+        .unwrap_or(b.len() - start);
+    match b.get(start + len) {
+        Some(c) if !c.is_ascii() => text.split_whitespace().next(),
+        // Both ends are ASCII bytes or the text's ends: character boundaries.
+        _ => Some(&text[start..start + len]),
+    }
 }
 
 /// Does the text start as the continuation of something: "at gmail dot com", "dot smith",
@@ -1065,10 +1149,10 @@ fn starts_risky(text: &str) -> bool {
         "double",
         "triple",
     ];
-    let Some(first) = text.split_whitespace().next() else {
+    let Some(first) = first_token(text) else {
         return false;
     };
-    let bare = first.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '@');
+    let bare = bare(first);
     is_digitish(bare)
         || bare.bytes().any(|b| b.is_ascii_digit())
         || bare.starts_with('@')
@@ -1189,6 +1273,84 @@ mod tests {
         assert!(!aligned(&words(&["my", "card"]), "my  card"));
         assert!(!aligned(&words(&[]), ""));
         assert!(aligned(&words(&[""]), ""));
+    }
+
+    #[test]
+    fn tokens_read_by_bytes_are_the_tokens_split_whitespace_gives() {
+        // Pieces with every ASCII space, spaces outside ASCII (U+0085, U+00A0, U+3000), a
+        // separator that is not a space (U+001C), letters outside ASCII, fillers and joiners.
+        const PIECES: [&str; 24] = [
+            "uh", "UM", "er", "at", "dot", "4", "four", "x", "a", "é", "@", "gmail", ",", " ",
+            "  ", "\t", "\n", "\r", "\u{b}", "\u{c}", "\u{1c}", "\u{85}", "\u{a0}", "\u{3000}",
+        ];
+        // The same texts on every run.
+        let mut next = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15_u64);
+        let mut by_bytes = 0;
+        for _ in 0..50_000 {
+            let len = next() % 7;
+            let text: String = (0..len)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            assert_eq!(
+                last_token(&text),
+                text.split_whitespace().next_back(),
+                "{text:?}"
+            );
+            assert_eq!(
+                first_token(&text),
+                text.split_whitespace().next(),
+                "{text:?}"
+            );
+            let mut kept = text.split_whitespace().rev().filter(|t| !is_filler(t));
+            let expected = [kept.next(), kept.next()];
+            match last_two_tokens(&text) {
+                Some(found) => {
+                    assert_eq!(found, expected, "{text:?}");
+                    by_bytes += 1;
+                }
+                None => assert!(!text.is_ascii(), "gave up on ASCII: {text:?}"),
+            }
+        }
+        // Most texts are read by bytes; the rest by characters.
+        assert!(by_bytes > 20_000, "{by_bytes}");
+    }
+
+    #[test]
+    fn ends_and_starts_that_may_continue_into_pii() {
+        for open in [
+            "my card is four one",
+            "it is 4111",
+            "john dot smith at gmail",
+            "write to john at",
+            "the letter b",
+            "four uh",
+            "smith@",
+            "call me on five\u{a0}five",
+        ] {
+            assert!(ends_risky(open), "{open:?}");
+        }
+        for closed in [
+            "thanks for calling",
+            "",
+            "  ",
+            "uh um",
+            "at the desk",
+            "café",
+        ] {
+            assert!(!ends_risky(closed), "{closed:?}");
+        }
+        for continues in [
+            "at gmail dot com",
+            " dot smith",
+            "4111 1111",
+            "b as in boy",
+            "\u{a0}double five",
+        ] {
+            assert!(starts_risky(continues), "{continues:?}");
+        }
+        for fresh in ["a card", "I think so", "thanks", "", "éclair"] {
+            assert!(!starts_risky(fresh), "{fresh:?}");
+        }
     }
 
     #[test]

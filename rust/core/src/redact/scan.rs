@@ -262,14 +262,8 @@ mod tests {
             email: true,
             names: false,
         };
-        // xorshift64: the same utterances on every run.
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        // The same utterances on every run.
+        let mut next = crate::testing::xorshift(0x2545_f491_4f6c_dd1d_u64);
         let mut found = 0;
         for _ in 0..200_000 {
             let mut text = String::new();
