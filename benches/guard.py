@@ -64,6 +64,7 @@ RATIOS = {
     "redact_vs_presidio": (_REDACT + "test_redact_presidio", _REDACT + "test_redact_core"),
     "engine_mixed_vs_reference": (_MIXED + "test_reference", _MIXED + "test_core"),
     "engine_mixed_vs_orjson": (_MIXED + "test_orjson", _MIXED + "test_core"),
+    "engine_mixed_vs_reference_redacting": (_MIXED + "test_reference_redacting", _MIXED + "test_core"),
     "ring_vs_reference": (_RING + "test_ring_reference", _RING + "test_ring_core"),
     "linearity": (_FRAMING + "test_linearity_1kib_chunks", _FRAMING + "test_linearity_one_chunk"),
     "pipeline_overhead": (_PIPELINE + "test_pipeline_null", _PIPELINE + "test_engine_alone"),

@@ -1,11 +1,15 @@
 """The full Engine on a realistic mixed stream, against the pure-Python reference and orjson alone.
 
-Group ``engine-mixed``: ``core`` (gcstream.Engine: framing, decoding, coalescing, ordering,
-quality, conversations, records into Python), ``reference`` (tests/reference_stream.py doing the
-same work in Python with orjson) and ``orjson`` (``orjson.loads`` of every frame and nothing
-else). Goals: core >= 30x reference and >= 2x orjson, as ratios of medians from the same run
-(benches/floors.toml). The input: 50 interleaved conversations, two interim results before each
-final, heartbeats, status messages, neighbour swaps and occasional repeated finals.
+Group ``engine-mixed``: ``core`` (gcstream.Engine with its defaults: framing, decoding,
+redaction, coalescing, ordering, quality, conversations, records into Python), ``reference``
+(tests/reference_stream.py doing the same work in Python with orjson, except redaction),
+``reference_redacting`` (the same, also redacting every interim text and each final's
+transcripts and word lists with tests/reference_redact.py, as the engine does by default) and
+``orjson`` (``orjson.loads`` of every frame and nothing else). Goals: core >= 30x reference and
+>= 2x orjson, as ratios of medians from the same run (benches/floors.toml); the guard also
+reads core against the redacting reference, the like-for-like comparison. The input: 50
+interleaved conversations, two interim results before each final, heartbeats, status messages,
+neighbour swaps and occasional repeated finals.
 """
 
 from __future__ import annotations
@@ -35,8 +39,8 @@ def _core() -> int:
     return n
 
 
-def _reference() -> int:
-    ref = ReferenceEngine()
+def _reference(redact: bool) -> int:
+    ref = ReferenceEngine(redact=redact)
     out = []
     for frame, at in FRAMES:
         out += ref.feed(frame, at)
@@ -59,7 +63,12 @@ def test_core(benchmark) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.benchmark(group="engine-mixed")
 def test_reference(benchmark) -> None:  # type: ignore[no-untyped-def]
-    assert benchmark(_reference) > UTTERANCES
+    assert benchmark(_reference, False) > UTTERANCES
+
+
+@pytest.mark.benchmark(group="engine-mixed")
+def test_reference_redacting(benchmark) -> None:  # type: ignore[no-untyped-def]
+    assert benchmark(_reference, True) > UTTERANCES
 
 
 @pytest.mark.benchmark(group="engine-mixed")

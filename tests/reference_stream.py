@@ -4,8 +4,15 @@ It implements what ``gcstream.Engine(wire_format="notifications")`` does after d
 Python and the simplest way that is obviously right: coalescing of interim results, de-duplication
 of finals, the per-(conversation, channel) reorder window, conversation state and summaries, and
 the confidence / latency / language gates with the default ``flag`` policy. Decoding is
-``tests/reference.py``'s (same events as the Rust decoder). Redaction is not repeated here:
-comparisons use ids, times, flags and counts, not text.
+``tests/reference.py``'s (same events as the Rust decoder). By default it does not redact, and
+its records carry ids, times, flags and counts, not text: that is what the property tests compare.
+With ``redact=True`` it also does what a careful Python user would do for privacy, with
+``tests/reference_redact.py`` (Python ``re``): each interim text redacted, and each final's
+transcript, decorated transcript and both word lists (a token is redacted where a finding covers
+it in its list joined by spaces; a list that spells out its transcript reuses the transcript's
+findings, and a decorated transcript equal to the transcript reuses its result). Its records then
+carry the redacted texts and words. The engine does more (context across utterances, holding,
+pending digit runs), so this is the cheaper of the two.
 
 ``mixed_stream`` builds the realistic mixed input the engine benchmark uses: many interleaved
 conversations, interim results before each final, heartbeats and status messages.
@@ -26,6 +33,7 @@ try:
 except ImportError:  # pragma: no cover - orjson is a dev dependency
     _loads = json.loads
 
+import reference_redact  # type: ignore[import-not-found]
 from reference import DecodeError, decode_document  # type: ignore[import-not-found]
 
 __all__ = ["ReferenceEngine", "mixed_stream", "summarize"]
@@ -52,7 +60,9 @@ class ReferenceEngine:
         partial_timeout_ms: int = 60_000,
         latency_threshold_ms: int = 40_000,
         expected_language: str | None = None,
+        redact: bool = False,
     ) -> None:
+        self.redact = redact
         self.window = reorder_window_ms
         self.partial_timeout = partial_timeout_ms
         self.latency_threshold = latency_threshold_ms
@@ -147,7 +157,10 @@ class ReferenceEngine:
                 return
             p = {"utterance_id": ev["utterance_id"], "flags": flags, "last": now}
             conv.pending[key] = p
-            out.append(self._partial(cid, p, "interim"))
+            partial = self._partial(cid, p, "interim")
+            if self.redact:
+                partial["text"] = reference_redact.redact(ev["text"])
+            out.append(partial)
             return
         if key in self.seen:
             self.duplicates += 1
@@ -166,6 +179,8 @@ class ReferenceEngine:
             "end_ms": end,
             "flags": flags,
         }
+        if self.redact:
+            u |= _redacted_fields(ev)
         if self.window <= 0:
             out.append(u | {"flags": tuple(flags)})
             return
@@ -212,6 +227,48 @@ class ReferenceEngine:
             return
         conv.status = status
         out.append({"kind": "conversation_update", "conversation_id": cid, "update": "status"})
+
+
+def _redacted_tokens(
+    words: list[dict[str, Any]], text: str, text_found: list[tuple[str, int, int]]
+) -> list[str]:
+    """The tokens of ``words``, each replaced by its tag where a finding covers it in the list
+    joined by spaces (the transcript's findings when the list spells out the transcript)."""
+    tokens = [w["word"] for w in words]
+    joined = " ".join(tokens)
+    found = text_found if joined == text else reference_redact.scan(joined)
+    out = []
+    start = 0
+    for token in tokens:
+        end = start + len(token)
+        kind = next((k for k, s, e in found if s < end and e > start), None)
+        out.append(token if kind is None else reference_redact.TAGS[kind])
+        start = end + 1
+    return out
+
+
+def _replaced(text: str, found: list[tuple[str, int, int]]) -> str:
+    parts = []
+    at = 0
+    for kind, s, e in found:
+        parts += [text[at:s], reference_redact.TAGS[kind]]
+        at = e
+    parts.append(text[at:])
+    return "".join(parts)
+
+
+def _redacted_fields(ev: dict[str, Any]) -> dict[str, Any]:
+    """A final's text fields, redacted."""
+    text = ev["text"]
+    found = reference_redact.scan(text)
+    decorated = ev["decorated_text"] if ev["decorated_text"] is not None else text
+    decorated_found = found if decorated == text else reference_redact.scan(decorated)
+    return {
+        "text": _replaced(text, found),
+        "decorated_text": _replaced(decorated, decorated_found),
+        "words": _redacted_tokens(ev["words"], text, found),
+        "decorated_words": _redacted_tokens(ev["decorated_words"], decorated, decorated_found),
+    }
 
 
 def summarize(record: Any) -> dict[str, Any]:

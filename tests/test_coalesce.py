@@ -82,6 +82,38 @@ def test_core_agrees_with_the_reference(seed: int, window: int) -> None:
     assert core == expected
 
 
+def test_the_redacting_reference_redacts_finals_as_the_core_does() -> None:
+    # The benchmark's like-for-like baseline must do the privacy work the engine does on finals:
+    # the same tags in the same places of both transcripts and both word lists.
+    spoken = [
+        text.split()
+        for text in (
+            "my card is 4111 1111 1111 1111 thanks",
+            "write to jane.doe@example.com please",
+            "call 415 555 0134 after noon",
+            "nothing to hide here",
+        )
+    ]
+    frames = [
+        (_envelope("c1", "m1", f"u{i}", "EXTERNAL", i * 5000, 2000, text, True), 1_774_055_400_000 + i)
+        for i, text in enumerate(spoken)
+    ]
+    ref = ReferenceEngine(redact=True)
+    expected = [r for f, at in frames for r in ref.feed(f, at)] + ref.finish()
+    fields = ("text", "decorated_text", "words", "decorated_words")
+    want = [tuple(r[k] for k in fields) for r in expected if r["kind"] == "utterance"]
+    core = [r for r in _feed(frames, pii_hold_ms=0) if isinstance(r, gcstream.Utterance)]
+    got = [
+        (u.text, u.decorated_text, [w.word for w in u.words], [w.word for w in u.decorated_words])
+        for u in core
+    ]
+    assert got == want
+    assert want[0][0] == "my card is [CREDIT_CARD] thanks"
+    assert want[0][2][3:7] == ["[CREDIT_CARD]"] * 4
+    assert want[1][2][2] == "[EMAIL]" and "[PHONE]" in want[2][0]
+    assert want[3][0] == "nothing to hide here"
+
+
 def test_partials_expire_on_tick_never_silently() -> None:
     eng = gcstream.Engine("notifications", partial_timeout_ms=1000)
     out = eng.feed(_utt(1, 0, is_final=False), received_at_ms=10_000)
