@@ -34,7 +34,7 @@
 //! ids (seeds 000, 001) have at most one open utterance per (communication, channel): its id is the
 //! source key of its first interim result, and the final that closes it inherits that id.
 
-use crate::decode::WordEvent;
+use crate::decode::{TranscriptEvent, WordEvent};
 use crate::record::Partial;
 
 /// How interim results of one utterance combine.
@@ -107,12 +107,39 @@ pub struct Pending {
 impl Pending {
     /// This pending utterance as a `Partial` record in the given state.
     pub fn to_partial(&self, conversation_id: &str, state: &str, received_at_ms: i64) -> Partial {
-        Partial {
+        let copies = TranscriptEvent {
             conversation_id: conversation_id.to_owned(),
             communication_id: self.communication_id.clone(),
             utterance_id: self.utterance_id.clone(),
             channel: self.channel.clone(),
             text: self.text.clone(),
+            ..TranscriptEvent::default()
+        };
+        self.to_partial_taking(copies, state, received_at_ms)
+    }
+
+    /// This pending utterance as a `Partial` record, for the transcript just coalesced into it
+    /// (`Replace` mode): the transcript's strings, which the caller no longer needs, become the
+    /// record's wherever they are this utterance's too (all of them, unless it was matched by
+    /// channel), so the record is built without copying them.
+    pub fn to_partial_taking(
+        &self,
+        t: TranscriptEvent,
+        state: &str,
+        received_at_ms: i64,
+    ) -> Partial {
+        fn reuse(mine: String, ours: &str) -> String {
+            if mine == ours { mine } else { ours.to_owned() }
+        }
+        Partial {
+            conversation_id: t.conversation_id,
+            communication_id: match (t.communication_id, &self.communication_id) {
+                (Some(mine), Some(ours)) => Some(reuse(mine, ours)),
+                (_, ours) => ours.clone(),
+            },
+            utterance_id: reuse(t.utterance_id, &self.utterance_id),
+            channel: reuse(t.channel, &self.channel),
+            text: reuse(t.text, &self.text),
             confidence: self.confidence,
             start_ms: self.start_ms,
             end_ms: self.end_ms,
@@ -325,6 +352,39 @@ mod tests {
         let done = set.take(None, "t3", true, "A").unwrap();
         assert_eq!(done.utterance_id, "t1");
         assert!(set.is_empty());
+    }
+
+    #[test]
+    fn a_partial_taking_the_transcript_strings_is_the_partial_copying_them() {
+        // The same id, an id the slot does not keep (implicit ids), another channel, another
+        // communication: the record is the pending utterance's either way.
+        for (id, channel, communication, implicit) in [
+            ("u1", "A", Some("m1"), false),
+            ("t2", "A", Some("m1"), true),
+            ("u1", "B", Some("m1"), false),
+            ("u1", "A", None, false),
+        ] {
+            let mut set = PendingSet::default();
+            let mut first = piece(if implicit { "t1" } else { "u1" }, "A", "hel", implicit, 0);
+            first.communication_id = Some("m1");
+            set.partial(CoalesceMode::Replace, &first, vec!["late".to_owned()]);
+            let mut next = piece(id, channel, "hello", implicit, 5);
+            next.communication_id = communication;
+            let p = set.partial(CoalesceMode::Replace, &next, Vec::new());
+            let t = TranscriptEvent {
+                conversation_id: "c".to_owned(),
+                communication_id: communication.map(str::to_owned),
+                utterance_id: id.to_owned(),
+                channel: channel.to_owned(),
+                text: "hello".to_owned(),
+                ..TranscriptEvent::default()
+            };
+            assert_eq!(
+                p.to_partial_taking(t, "interim", 9),
+                p.to_partial("c", "interim", 9),
+                "{id} {channel} {communication:?}"
+            );
+        }
     }
 
     #[test]

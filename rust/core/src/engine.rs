@@ -523,15 +523,22 @@ impl Engine {
                 *self.stats.dropped.entry(flag.to_owned()).or_insert(0) += 1;
                 return;
             }
-            let mut partial = conv.pending.partial(mode, &piece, flags).to_partial(
-                &t.conversation_id,
-                "interim",
-                received_at_ms,
-            );
-            if mode == CoalesceMode::Concat {
+            let mut partial = if mode == CoalesceMode::Concat {
+                let partial = conv.pending.partial(mode, &piece, flags).to_partial(
+                    &t.conversation_id,
+                    "interim",
+                    received_at_ms,
+                );
                 conv.pending
                     .add_words(piece.communication_id, piece.utterance_id, &t.words);
-            }
+                partial
+            } else {
+                conv.pending.partial(mode, &piece, flags).to_partial_taking(
+                    t,
+                    "interim",
+                    received_at_ms,
+                )
+            };
             self.privacy.partial(&mut partial);
             self.emit(Record::Partial(partial), out);
             return;

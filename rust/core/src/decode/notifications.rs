@@ -403,10 +403,12 @@ fn decode_transcription(
         .unwrap_or_else(|| topic_id.to_owned());
     let communication_id = body.communication_id.into_owned();
     let event_time_ms = body.event_time.as_deref().and_then(parse_iso_ms);
-    let organization_id = body.organization_id.into_owned();
+    let mut organization_id = body.organization_id.into_owned();
     let session_start_ms = body.session_start_time_ms.0.unwrap_or(0);
     let start = out.len();
-    for result in body.transcripts.unwrap_or_default() {
+    let results = body.transcripts.unwrap_or_default();
+    let last = results.len().saturating_sub(1);
+    for (i, result) in results.into_iter().enumerate() {
         let Some(utterance_id) = result.utterance_id.into_owned() else {
             out.truncate(start);
             return Err(DecodeError::missing("transcripts[].utteranceId"));
@@ -447,7 +449,12 @@ fn decode_transcription(
             offset_ms: 0,
             duration_ms: 0,
             event_time_ms,
-            organization_id: organization_id.clone(),
+            // Only the events carry it: the last one takes it.
+            organization_id: if i == last {
+                organization_id.take()
+            } else {
+                organization_id.clone()
+            },
             engine,
             ..TranscriptEvent::default()
         };
