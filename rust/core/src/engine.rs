@@ -418,7 +418,7 @@ impl Engine {
         events.clear();
         // Interim text becomes a `Partial`, which has no words: only concatenated pieces need them.
         let reading = Reading {
-            interim_words: self.config.coalesce == CoalesceMode::Concat,
+            interim_details: self.config.coalesce == CoalesceMode::Concat,
         };
         match decode_with(self.config.wire_format, doc, reading, &mut events) {
             Ok(()) => {

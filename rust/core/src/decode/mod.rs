@@ -275,17 +275,18 @@ pub fn decode(format: WireFormat, doc: &[u8]) -> Result<Vec<Event>, DecodeError>
 /// still validated (a document is valid or not whoever reads it), just not built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Reading {
-    /// The word lists of interim results (`isFinal: false`). Records of interim text carry no
-    /// words, so only an engine that concatenates pieces ([`crate::coalesce::CoalesceMode::Concat`])
-    /// needs them; without them an interim `TranscriptEvent` has empty `words` and
-    /// `decorated_words`, and the reader skips the bulk of a typical interim frame.
-    pub interim_words: bool,
+    /// The word lists of interim results (`isFinal: false`), and their decorated transcript and
+    /// engine. Records of interim text carry only the text, so only an engine that concatenates
+    /// pieces ([`crate::coalesce::CoalesceMode::Concat`]) needs the words; without this an
+    /// interim `TranscriptEvent` has empty `words` and `decorated_words`, no `decorated_text`
+    /// and no `engine`, and the reader skips the bulk of a typical interim frame.
+    pub interim_details: bool,
 }
 
 impl Reading {
     /// Every field.
     pub const ALL: Reading = Reading {
-        interim_words: true,
+        interim_details: true,
     };
 }
 

@@ -415,9 +415,12 @@ fn decode_transcription(
         };
         // The array is legacy: Genesys staff say it never holds more than one element now.
         let alt = result.alternatives.and_then(|a| a.into_iter().next());
+        let is_final = result.is_final.unwrap_or(true);
+        // Both readers leave out what was not asked for, so they give the same events.
+        let details = is_final || reading.interim_details;
         let engine = match (
-            result.engine_provider.as_deref(),
-            result.engine_id.as_deref(),
+            result.engine_provider.as_deref().filter(|_| details),
+            result.engine_id.as_deref().filter(|_| details),
         ) {
             (Some(p), Some(i)) => {
                 let mut both = String::with_capacity(p.len() + 1 + i.len());
@@ -434,7 +437,7 @@ fn decode_transcription(
             conversation_id: conversation_id.clone(),
             communication_id: communication_id.clone(),
             utterance_id,
-            is_final: result.is_final.unwrap_or(true),
+            is_final,
             channel: result
                 .channel
                 .into_owned()
@@ -460,9 +463,8 @@ fn decode_transcription(
         };
         if let Some(alt) = alt {
             ev.text = alt.transcript.into_owned().unwrap_or_default();
-            ev.decorated_text = alt.decorated_transcript.into_owned();
-            // Both readers leave out what was not asked for, so they give the same events.
-            if ev.is_final || reading.interim_words {
+            if details {
+                ev.decorated_text = alt.decorated_transcript.into_owned();
                 ev.words = alt.words.unwrap_or_default();
                 ev.decorated_words = alt.decorated_words.unwrap_or_default();
             }

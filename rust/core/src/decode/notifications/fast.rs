@@ -24,7 +24,7 @@ const WORDS: usize = 16;
 
 /// The envelope of a transcription frame, or `None` to let the serde reader decide.
 ///
-/// Without `reading.interim_words`, the word lists of a result already known to be interim
+/// Without `reading.interim_details`, the word lists of a result already known to be interim
 /// (`isFinal: false` before `alternatives`, as Genesys writes it) are checked word by word exactly
 /// as if they were read, and then dropped instead of collected.
 pub(super) fn envelope(text: &str, reading: Reading) -> Option<Envelope<'_>> {
@@ -32,7 +32,7 @@ pub(super) fn envelope(text: &str, reading: Reading) -> Option<Envelope<'_>> {
         text,
         bytes: text.as_bytes(),
         at: 0,
-        interim_words: reading.interim_words,
+        interim_words: reading.interim_details,
     };
     let mut env = Envelope::default();
     let mut seen = Seen::default();
@@ -760,8 +760,8 @@ mod tests {
 
     const SAMPLE: &str = include_str!("../../../../../benches/data/envelopes-sample.jsonl");
 
-    const WITHOUT_INTERIM_WORDS: Reading = Reading {
-        interim_words: false,
+    const WITHOUT_INTERIM_DETAILS: Reading = Reading {
+        interim_details: false,
     };
 
     fn events(env: Envelope<'_>, reading: Reading) -> Result<Vec<Event>, DecodeError> {
@@ -775,7 +775,7 @@ mod tests {
         let accepted = agrees_reading(doc, Reading::ALL);
         assert_eq!(
             accepted,
-            agrees_reading(doc, WITHOUT_INTERIM_WORDS),
+            agrees_reading(doc, WITHOUT_INTERIM_DETAILS),
             "skipping interim words changed what is accepted: {doc}"
         );
         accepted
@@ -817,15 +817,22 @@ mod tests {
     fn leaves_out_interim_word_lists_only_when_asked() {
         let interim = sample_lines().nth(1).expect("the sample has lines");
         let env = |reading| super::envelope(&interim, reading).expect("the fast reader reads it");
-        let words = |evs: Vec<Event>| match &evs[0] {
-            Event::Transcript(t) => (t.is_final, t.words.len(), t.decorated_words.len()),
+        let details = |evs: Vec<Event>| match &evs[0] {
+            Event::Transcript(t) => (
+                t.is_final,
+                t.words.len(),
+                t.decorated_words.len(),
+                t.decorated_text.is_some(),
+                t.engine.is_some(),
+            ),
             other => panic!("not a transcript: {other:?}"),
         };
-        let (is_final, all, all_decorated) =
-            words(events(env(Reading::ALL), Reading::ALL).expect("decodes"));
-        assert!(!is_final && all > 0 && all_decorated > 0);
-        let without = events(env(WITHOUT_INTERIM_WORDS), WITHOUT_INTERIM_WORDS).expect("decodes");
-        assert_eq!(words(without), (false, 0, 0));
+        let (is_final, all, all_decorated, decorated_text, engine) =
+            details(events(env(Reading::ALL), Reading::ALL).expect("decodes"));
+        assert!(!is_final && all > 0 && all_decorated > 0 && decorated_text && engine);
+        let without =
+            events(env(WITHOUT_INTERIM_DETAILS), WITHOUT_INTERIM_DETAILS).expect("decodes");
+        assert_eq!(details(without), (false, 0, 0, false, false));
     }
 
     #[test]
