@@ -466,54 +466,45 @@ fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
     let answers: Vec<bool> = lane.held.iter().map(|h| h.answer).collect();
     let text_context = context(redactor, &lane.tail, &texts);
     let text_found = scan_segments(redactor, text_context, &texts, &answers);
-    let decorated: Vec<&str> = lane
-        .held
-        .iter()
-        .map(|h| h.utterance.decorated_text.as_str())
-        .collect();
     // Without digits or punctuation to decorate, the decorated transcript is the transcript:
     // the same input has the same context and the same findings, so one scan does for both.
-    let same_texts = decorated == texts;
-    let decorated_context = if same_texts && lane.decorated_tail == lane.tail {
-        text_context
-    } else {
-        context(redactor, &lane.decorated_tail, &decorated)
-    };
-    let decorated_found = if same_texts && decorated_context == text_context {
-        text_found.clone()
-    } else {
-        scan_segments(redactor, decorated_context, &decorated, &answers)
-    };
-
-    let words_aligned = lane
+    let same_texts = lane
         .held
         .iter()
-        .all(|h| aligned(&h.utterance.words, &h.utterance.text));
-    let word_flags = if words_aligned {
-        lane.held
+        .all(|h| h.utterance.decorated_text == h.utterance.text);
+    let same_found = same_texts
+        && (lane.decorated_tail == lane.tail
+            || context(redactor, &lane.decorated_tail, &texts) == text_context);
+    let decorated_found = (!same_found).then(|| {
+        let decorated: Vec<&str> = lane
+            .held
             .iter()
-            .zip(&text_found)
-            .map(|(h, f)| flags_from_findings(&h.utterance.text, f))
-            .collect()
-    } else {
+            .map(|h| h.utterance.decorated_text.as_str())
+            .collect();
+        let decorated_context = context(redactor, &lane.decorated_tail, &decorated);
+        scan_segments(redactor, decorated_context, &decorated, &answers)
+    });
+    let decorated_found = decorated_found.as_ref().unwrap_or(&text_found);
+
+    // A word list that spells out its transcript takes its marks from the transcript's findings
+    // (worked out per utterance below); otherwise the lists are scanned as tokens.
+    let word_flags = (!lane
+        .held
+        .iter()
+        .all(|h| aligned(&h.utterance.words, &h.utterance.text)))
+    .then(|| {
         let lists: Vec<&[Word]> = lane
             .held
             .iter()
             .map(|h| h.utterance.words.as_slice())
             .collect();
         scan_word_segments(redactor, word_context(&lane.tail_words), &lists, &answers)
-    };
-    let decorated_aligned = lane
+    });
+    let decorated_flags = (!lane
         .held
         .iter()
-        .all(|h| aligned(&h.utterance.decorated_words, &h.utterance.decorated_text));
-    let decorated_flags = if decorated_aligned {
-        lane.held
-            .iter()
-            .zip(&decorated_found)
-            .map(|(h, f)| flags_from_findings(&h.utterance.decorated_text, f))
-            .collect()
-    } else {
+        .all(|h| aligned(&h.utterance.decorated_words, &h.utterance.decorated_text)))
+    .then(|| {
         let lists: Vec<&[Word]> = lane
             .held
             .iter()
@@ -525,16 +516,19 @@ fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
             &lists,
             &answers,
         )
-    };
-    for (((held, t), d), (w, dw)) in lane
-        .held
-        .iter_mut()
-        .zip(text_found)
-        .zip(decorated_found)
-        .zip(word_flags.into_iter().zip(decorated_flags))
-    {
-        merge_findings(&mut held.marks.text, t);
-        merge_findings(&mut held.marks.decorated, d);
+    });
+    for (i, (held, t)) in lane.held.iter_mut().zip(text_found.iter()).enumerate() {
+        let d = &decorated_found[i];
+        let w = match &word_flags {
+            Some(scanned) => scanned[i].clone(),
+            None => flags_from_findings(&held.utterance.text, t),
+        };
+        let dw = match &decorated_flags {
+            Some(scanned) => scanned[i].clone(),
+            None => flags_from_findings(&held.utterance.decorated_text, d),
+        };
+        merge_findings(&mut held.marks.text, t.clone());
+        merge_findings(&mut held.marks.decorated, d.clone());
         or_flags(&mut held.marks.words, &w);
         or_flags(&mut held.marks.decorated_words, &dw);
     }
