@@ -203,7 +203,9 @@ struct Lane {
 pub struct Privacy {
     config: PrivacyConfig,
     redactor: Option<Redactor>,
-    lanes: FastMap<(String, String), Lane>,
+    /// Lanes by conversation, then by channel: a final finds its lane without building a key,
+    /// and a conversation's end finds its lanes without a walk over every lane.
+    lanes: FastMap<String, FastMap<String, Lane>>,
     counts: BTreeMap<String, u64>,
     /// Per conversation, its last request for a name (only with `person_name`).
     name_requests: FastMap<String, NameRequest>,
@@ -260,10 +262,18 @@ impl Privacy {
                 },
             )
         });
-        let lane = self
+        if !self.lanes.contains_key(&u.conversation_id) {
+            self.lanes
+                .insert(u.conversation_id.clone(), FastMap::default());
+        }
+        let channels = self
             .lanes
-            .entry((u.conversation_id.clone(), u.channel.clone()))
-            .or_default();
+            .get_mut(&u.conversation_id)
+            .expect("inserted above");
+        if !channels.contains_key(&u.channel) {
+            channels.insert(u.channel.clone(), Lane::default());
+        }
+        let lane = channels.get_mut(&u.channel).expect("inserted above");
         let risky = self.config.hold_ms > 0
             && (ends_risky(&u.text)
                 || ends_risky(&u.decorated_text)
@@ -285,28 +295,24 @@ impl Privacy {
         if let Some((conversation, mut request)) = request {
             // An answer may have arrived first: it is still held (it ends in a cue or in the
             // name words after one), so scan it again as an answer.
-            let mut keys: Vec<&(String, String)> = self
+            let mut others: Vec<(&String, &mut Lane)> = self
                 .lanes
-                .iter()
-                .filter(|(k, l)| {
-                    k.0 == conversation && k.1 != request.channel && !l.held.is_empty()
-                })
-                .map(|(k, _)| k)
+                .get_mut(&conversation)
+                .into_iter()
+                .flat_map(|channels| channels.iter_mut())
+                .filter(|(channel, l)| **channel != request.channel && !l.held.is_empty())
                 .collect();
-            keys.sort();
-            let keys: Vec<(String, String)> = keys.into_iter().cloned().collect();
-            for k in keys {
-                if let Some(lane) = self.lanes.get_mut(&k) {
-                    let mut changed = false;
-                    for h in &mut lane.held {
-                        if !h.answer && request.take(&h.utterance) {
-                            h.answer = true;
-                            changed = true;
-                        }
+            others.sort_by(|a, b| a.0.cmp(b.0));
+            for (_, lane) in others {
+                let mut changed = false;
+                for h in &mut lane.held {
+                    if !h.answer && request.take(&h.utterance) {
+                        h.answer = true;
+                        changed = true;
                     }
-                    if changed {
-                        scan_lane(redactor, lane);
-                    }
+                }
+                if changed {
+                    scan_lane(redactor, lane);
                 }
             }
             self.name_requests.insert(conversation, request);
@@ -320,18 +326,15 @@ impl Privacy {
         let Some(redactor) = self.redactor.as_ref() else {
             return out;
         };
-        let mut due: Vec<&(String, String)> = self
+        let mut due: Vec<(&String, &String, &mut Lane)> = self
             .lanes
-            .iter()
-            .filter(|(_, l)| !l.held.is_empty() && l.deadline_ms <= now_ms)
-            .map(|(k, _)| k)
+            .iter_mut()
+            .flat_map(|(c, channels)| channels.iter_mut().map(move |(ch, l)| (c, ch, l)))
+            .filter(|(_, _, l)| !l.held.is_empty() && l.deadline_ms <= now_ms)
             .collect();
-        due.sort();
-        let due: Vec<(String, String)> = due.into_iter().cloned().collect();
-        for key in due {
-            if let Some(lane) = self.lanes.get_mut(&key) {
-                release(redactor, lane, &mut self.counts, &mut out);
-            }
+        due.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        for (_, _, lane) in due {
+            release(redactor, lane, &mut self.counts, &mut out);
         }
         out
     }
@@ -342,12 +345,10 @@ impl Privacy {
         let Some(redactor) = self.redactor.as_ref() else {
             return out;
         };
-        let mut keys: Vec<(String, String)> = self.lanes.keys().cloned().collect();
-        keys.sort();
-        for key in keys {
-            if let Some(mut lane) = self.lanes.remove(&key) {
-                release(redactor, &mut lane, &mut self.counts, &mut out);
-            }
+        let mut conversations: Vec<(String, FastMap<String, Lane>)> = self.lanes.drain().collect();
+        conversations.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, channels) in conversations {
+            release_lanes(redactor, channels, &mut self.counts, &mut out);
         }
         self.name_requests.clear();
         out
@@ -359,17 +360,8 @@ impl Privacy {
         let Some(redactor) = self.redactor.as_ref() else {
             return out;
         };
-        let mut keys: Vec<(String, String)> = self
-            .lanes
-            .keys()
-            .filter(|(c, _)| c == conversation_id)
-            .cloned()
-            .collect();
-        keys.sort();
-        for key in keys {
-            if let Some(mut lane) = self.lanes.remove(&key) {
-                release(redactor, &mut lane, &mut self.counts, &mut out);
-            }
+        if let Some(channels) = self.lanes.remove(conversation_id) {
+            release_lanes(redactor, channels, &mut self.counts, &mut out);
         }
         self.name_requests.remove(conversation_id);
         out
@@ -422,7 +414,11 @@ impl Privacy {
 
     /// Utterances currently held, across all lanes (for tests and metrics).
     pub fn held(&self) -> usize {
-        self.lanes.values().map(|l| l.held.len()).sum()
+        self.lanes
+            .values()
+            .flat_map(FastMap::values)
+            .map(|l| l.held.len())
+            .sum()
     }
 }
 
@@ -782,6 +778,20 @@ fn harmonize(u: &Utterance, marks: &mut Marks) {
         &marks.decorated_words,
         &mut marks.decorated,
     );
+}
+
+/// Release the lanes of one conversation, in channel order.
+fn release_lanes(
+    redactor: &Redactor,
+    channels: FastMap<String, Lane>,
+    counts: &mut BTreeMap<String, u64>,
+    out: &mut Vec<Utterance>,
+) {
+    let mut lanes: Vec<(String, Lane)> = channels.into_iter().collect();
+    lanes.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, mut lane) in lanes {
+        release(redactor, &mut lane, counts, out);
+    }
 }
 
 /// Emit every held utterance of a lane, redacted, and move its text into the released tail.
