@@ -10,6 +10,13 @@ transcripts and word lists with tests/reference_redact.py, as the engine does by
 reads core against the redacting reference, the like-for-like comparison. The input: 50
 interleaved conversations, two interim results before each final, heartbeats, status messages,
 neighbour swaps and occasional repeated finals.
+
+Group ``engine-width``: the mixed stream with the ends of 2,000 other conversations woven in, fed
+to a fresh engine (``feed_alone``) and to one that already tracks those and 8,000 more live
+conversations, each with a spoken final (``feed_beside_10k``); neither round calls ``finish``,
+and the engines are built outside the timing. The guard caps
+``engine_beside_10k_live`` (best rounds): what a frame costs must not grow with the number of
+calls in progress (ending a conversation once walked every lane of every conversation).
 """
 
 from __future__ import annotations
@@ -23,10 +30,40 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import gcstream
-from reference_stream import ReferenceEngine, mixed_stream
+from reference_stream import ReferenceEngine, _envelope, mixed_stream
 
 FRAMES = mixed_stream(2000, conversations=50, seed=7)
 UTTERANCES = 2000
+LIVE = 10_000
+WARM = [
+    (
+        _envelope(
+            f"live-{i}",
+            f"m{i}",
+            f"live-{i}-u0",
+            ("EXTERNAL", "INTERNAL")[i % 2],
+            0,
+            1200,
+            ["hi", "there"],
+            True,
+        ),
+        FRAMES[0][1] - 60_000,
+    )
+    for i in range(LIVE)
+]
+
+
+def _end(conversation: str) -> bytes:
+    body = {"conversationId": conversation, "status": {"offsetMs": 5000, "status": "SESSION_ENDED"}}
+    return orjson.dumps({"topicName": f"v2.conversations.{conversation}.transcription", "eventBody": body})
+
+
+# One end after every third frame of the mixed stream.
+WIDE: list[tuple[bytes, int]] = []
+for k, (frame, at) in enumerate(FRAMES):
+    WIDE.append((frame, at))
+    if k % 3 == 2 and k // 3 < 2000:
+        WIDE.append((_end(f"live-{k // 3}"), at))
 
 
 def _core() -> int:
@@ -36,6 +73,20 @@ def _core() -> int:
         n += len(eng.feed(frame, received_at_ms=at))
     n += len(eng.finish())
     assert eng.stats()["records"]["utterance"] == UTTERANCES
+    return n
+
+
+def _engine(live: bool) -> tuple[tuple[gcstream.Engine], dict[str, object]]:
+    eng = gcstream.Engine("notifications")
+    for frame, at in WARM if live else ():
+        eng.feed(frame, received_at_ms=at)
+    return (eng,), {}
+
+
+def _feed(eng: gcstream.Engine) -> int:
+    n = 0
+    for frame, at in WIDE:
+        n += len(eng.feed(frame, received_at_ms=at))
     return n
 
 
@@ -74,3 +125,13 @@ def test_reference_redacting(benchmark) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.benchmark(group="engine-mixed")
 def test_orjson(benchmark) -> None:  # type: ignore[no-untyped-def]
     assert benchmark(_orjson) > 0
+
+
+@pytest.mark.benchmark(group="engine-width")
+def test_feed_alone(benchmark) -> None:  # type: ignore[no-untyped-def]
+    assert benchmark.pedantic(_feed, setup=lambda: _engine(False), rounds=12) > UTTERANCES
+
+
+@pytest.mark.benchmark(group="engine-width")
+def test_feed_beside_10k(benchmark) -> None:  # type: ignore[no-untyped-def]
+    assert benchmark.pedantic(_feed, setup=lambda: _engine(True), rounds=12) > UTTERANCES
