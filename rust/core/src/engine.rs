@@ -698,7 +698,7 @@ impl Engine {
             state.communication_id.clone_from(&s.communication_id);
         }
         if is_end_status(&s.status) {
-            state.status = Some(s.status);
+            state.status = Some(s.status.into());
             if let Some(mut summary) =
                 self.close_conversation(&s.conversation_id, "ended", None, received_at_ms, out)
             {
@@ -711,9 +711,10 @@ impl Engine {
             self.stats.status_repeats += 1;
             return;
         }
-        state.status = Some(s.status.clone());
+        let status = String::from(s.status);
+        state.status = Some(status.clone());
         let mut u = update(&s.conversation_id, "status", received_at_ms);
-        u.status = Some(s.status);
+        u.status = Some(status);
         u.communication_id = s.communication_id;
         u.topic = s.topic;
         self.emit(Record::ConversationUpdate(u), out);

@@ -170,7 +170,9 @@ pub struct StatusEvent {
     pub topic: Option<String>,
     pub conversation_id: String,
     pub communication_id: Option<String>,
-    pub status: String,
+    /// A short word (`SESSION_ONGOING`), kept inline: nearly every transcription frame carries
+    /// one, and most repeat the last.
+    pub status: crate::record::Token,
     pub offset_ms: Option<i64>,
     pub event_time_ms: Option<i64>,
 }

@@ -479,10 +479,7 @@ fn decode_transcription(
             topic: Some(topic.to_owned()),
             conversation_id,
             communication_id,
-            status: status
-                .status
-                .into_owned()
-                .unwrap_or_else(|| "UNKNOWN".to_owned()),
+            status: status.status.as_deref().unwrap_or("UNKNOWN").into(),
             offset_ms: status.offset_ms.0,
             event_time_ms,
         }));

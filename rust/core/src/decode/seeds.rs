@@ -575,7 +575,8 @@ pub(super) fn decode_conversation_events(
                 communication_id: None,
                 status: d
                     .status
-                    .into_owned()
+                    .as_deref()
+                    .map(Into::into)
                     .ok_or_else(|| DecodeError::missing("data.status"))?,
                 offset_ms: None,
                 event_time_ms: at,
