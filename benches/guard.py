@@ -26,8 +26,8 @@ the lower-is-better ratios compare best rounds (see ``UPPER_BOUNDED``):
 * ``ring_vs_reference``: a deque with per-sink cursors / ``Ring`` (higher is better);
 * ``linearity``: 1 KiB chunks / one chunk on a 1 MiB document (lower is better; capped by
   ``linearity_max``);
-* ``engine_beside_10k_live``: the mixed stream with 2,000 ends fed beside 10,000 live conversations
-  / fed alone (lower is better; capped by ``engine_beside_10k_live_max``);
+* ``engine_beside_10k_live``: the mixed stream ending 2,000 live conversations, fed beside 8,000
+  more / without them (lower is better; capped by ``engine_beside_10k_live_max``);
 * ``pipeline_overhead``: ``Pipeline`` into a no-op sink / the engine alone on the same frames (lower
   is better; capped by ``pipeline_overhead_max``);
 * ``pipeline_<sink>_vs_engine``: ``Pipeline`` into that sink / the engine alone, for the embedded
