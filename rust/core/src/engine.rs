@@ -416,7 +416,8 @@ impl Engine {
         self.stats.documents += 1;
         let mut events = std::mem::take(&mut self.events);
         events.clear();
-        // Interim text becomes a `Partial`, which has no words: only concatenated pieces need them.
+        // Interim text becomes a `Partial`, which has no words, decorated text or engine: only
+        // concatenated pieces need an interim result's details.
         let reading = Reading {
             interim_details: self.config.coalesce == CoalesceMode::Concat,
         };

@@ -513,20 +513,25 @@ fn scan_lane(redactor: &Redactor, lane: &mut Lane) {
             &answers,
         )
     });
-    for (i, (held, t)) in lane.held.iter_mut().zip(text_found.iter()).enumerate() {
+    for (i, (held, t)) in lane.held.iter_mut().zip(&text_found).enumerate() {
         let d = &decorated_found[i];
-        let w = match &word_flags {
-            Some(scanned) => scanned[i].clone(),
-            None => flags_from_findings(&held.utterance.text, t),
+        let (from_text, from_decorated);
+        let w = if let Some(scanned) = &word_flags {
+            &scanned[i]
+        } else {
+            from_text = flags_from_findings(&held.utterance.text, t);
+            &from_text
         };
-        let dw = match &decorated_flags {
-            Some(scanned) => scanned[i].clone(),
-            None => flags_from_findings(&held.utterance.decorated_text, d),
+        let dw = if let Some(scanned) = &decorated_flags {
+            &scanned[i]
+        } else {
+            from_decorated = flags_from_findings(&held.utterance.decorated_text, d);
+            &from_decorated
         };
-        merge_findings(&mut held.marks.text, t.clone());
-        merge_findings(&mut held.marks.decorated, d.clone());
-        or_flags(&mut held.marks.words, &w);
-        or_flags(&mut held.marks.decorated_words, &dw);
+        merge_findings(&mut held.marks.text, t);
+        merge_findings(&mut held.marks.decorated, d);
+        or_flags(&mut held.marks.words, w);
+        or_flags(&mut held.marks.decorated_words, dw);
     }
 }
 
@@ -677,8 +682,8 @@ fn scan_word_segments(
         .collect()
 }
 
-fn merge_findings(into: &mut Vec<Finding>, found: Vec<Finding>) {
-    into.extend(found);
+fn merge_findings(into: &mut Vec<Finding>, found: &[Finding]) {
+    into.extend_from_slice(found);
     into.sort_by_key(|f| (f.start, f.end));
     let mut merged: Vec<Finding> = Vec::with_capacity(into.len());
     for f in into.drain(..) {
@@ -762,7 +767,7 @@ fn harmonize(u: &Utterance, marks: &mut Marks) {
             }
             start = end + 1;
         }
-        merge_findings(findings, found);
+        merge_findings(findings, &found);
     }
     let mut pii: Vec<(i64, i64, PiiKind)> = spans(&u.words, &marks.words).collect();
     pii.extend(spans(&u.decorated_words, &marks.decorated_words));
@@ -1051,31 +1056,41 @@ fn bare(token: &str) -> &str {
     token.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '@')
 }
 
+/// A byte that is not ASCII, where [`ascii_token_before`] cannot tell a letter from a space.
+struct NotAscii;
+
+/// The byte range of the last token of `b` ending at or before `end`, split as
+/// `split_whitespace` splits, read by bytes while they are ASCII (a byte that is not may be a
+/// letter or a space such as U+00A0: the caller then splits the text by characters). Both ends
+/// are ASCII bytes or the text's ends, so character boundaries.
+fn ascii_token_before(b: &[u8], mut end: usize) -> Result<Option<(usize, usize)>, NotAscii> {
+    while end > 0 && is_ascii_space(b[end - 1]) {
+        end -= 1;
+    }
+    if end == 0 {
+        return Ok(None);
+    }
+    let mut start = end;
+    while start > 0 && !is_ascii_space(b[start - 1]) {
+        if !b[start - 1].is_ascii() {
+            return Err(NotAscii);
+        }
+        start -= 1;
+    }
+    Ok(Some((start, end)))
+}
+
 /// The last two tokens of `text` that are not fillers (the last first), split as
-/// `split_whitespace` splits; `None` when a byte it would have to look at is not ASCII (it may
-/// be a letter or a space such as U+00A0), for the caller to split the text by characters.
-/// Most texts end in ASCII, and the walk stops after two tokens, so most of a long text is never
-/// read.
+/// `split_whitespace` splits; `None` when a byte it would have to look at is not ASCII. Most
+/// texts end in ASCII, and the walk stops after two tokens, so most of a long text is never read.
 fn last_two_tokens(text: &str) -> Option<[Option<&str>; 2]> {
-    let b = text.as_bytes();
     let mut out = [None, None];
-    let (mut end, mut found) = (b.len(), 0);
+    let (mut end, mut found) = (text.len(), 0);
     while found < 2 {
-        while end > 0 && is_ascii_space(b[end - 1]) {
-            end -= 1;
-        }
-        if end == 0 {
+        let Some((start, token_end)) = ascii_token_before(text.as_bytes(), end).ok()? else {
             break;
-        }
-        let mut start = end;
-        while start > 0 && !is_ascii_space(b[start - 1]) {
-            if !b[start - 1].is_ascii() {
-                return None;
-            }
-            start -= 1;
-        }
-        // Both ends are ASCII bytes or the text's ends: character boundaries.
-        let token = &text[start..end];
+        };
+        let token = &text[start..token_end];
         if !is_filler(token) {
             out[found] = Some(token);
             found += 1;
@@ -1109,24 +1124,17 @@ fn ends_risky(text: &str) -> bool {
         || before.is_some_and(|before| is_joiner(bare(before)))
 }
 
-/// The last token of `text`, split as `split_whitespace` splits, read by bytes while they are
-/// ASCII (see [`last_two_tokens`]).
+/// The last token of `text`, split as `split_whitespace` splits (read by bytes while they are
+/// ASCII, see [`ascii_token_before`]).
 fn last_token(text: &str) -> Option<&str> {
-    let b = text.as_bytes();
-    let end = b.iter().rposition(|&c| !is_ascii_space(c))? + 1;
-    let start = b[..end]
-        .iter()
-        .rposition(|&c| !c.is_ascii() || is_ascii_space(c))
-        .map_or(0, |i| i + 1);
-    match start.checked_sub(1).map(|i| b[i]) {
-        Some(c) if !c.is_ascii() => text.split_whitespace().next_back(),
-        // Both ends are ASCII bytes or the text's ends: character boundaries.
-        _ => Some(&text[start..end]),
+    match ascii_token_before(text.as_bytes(), text.len()) {
+        Ok(range) => range.map(|(start, end)| &text[start..end]),
+        Err(NotAscii) => text.split_whitespace().next_back(),
     }
 }
 
 /// The first token of `text`, split as `split_whitespace` splits, read by bytes while they are
-/// ASCII (see [`last_two_tokens`]).
+/// ASCII (see [`ascii_token_before`]).
 fn first_token(text: &str) -> Option<&str> {
     let b = text.as_bytes();
     let start = b.iter().position(|&c| !is_ascii_space(c))?;
