@@ -903,6 +903,8 @@ class ReferenceEngine:
         self.duplicates = 0
         self._seen: OrderedDict[tuple[str, str | None, str], None] = OrderedDict()
         self._conversations: dict[str, _Conversation] = {}
+        # Conversations that ended: a replay of what they said does not bring them back.
+        self._ended: set[str] = set()
 
     def feed(self, frame: bytes | str, *, received_at_ms: int) -> list[dict[str, Any]]:
         """Feed one frame (one document); returns the records it completed, as dicts."""
@@ -976,7 +978,13 @@ class ReferenceEngine:
                 }
             )
 
+    def _is_ended(self, conversation_id: str) -> bool:
+        return conversation_id not in self._conversations and conversation_id in self._ended
+
     def _transcript(self, t: dict[str, Any], received_at_ms: int, out: list[dict[str, Any]]) -> None:
+        after_end = self._is_ended(t["conversation_id"])
+        if after_end and not t["is_final"]:
+            return  # interim text of a conversation that ended is moot
         start_ms = t["session_start_ms"] + t["offset_ms"]
         end_ms = start_ms + t["duration_ms"]
         flags: list[str] = []
@@ -986,6 +994,8 @@ class ReferenceEngine:
         elif not 0.0 <= confidence <= 1.0:
             flags.append("confidence_out_of_range")
             confidence = min(max(confidence, 0.0), 1.0)
+        if after_end:
+            flags.append("after_end")
         common = {
             "conversation_id": t["conversation_id"],
             "communication_id": t["communication_id"],
@@ -1055,6 +1065,8 @@ class ReferenceEngine:
         return state
 
     def _status(self, s: dict[str, Any], received_at_ms: int, out: list[dict[str, Any]]) -> None:
+        if self._is_ended(s["conversation_id"]):
+            return  # replayed from before the end, or the end again
         state = self._touch(s["conversation_id"], received_at_ms, out)
         if state.status == s["status"]:
             return
@@ -1067,6 +1079,7 @@ class ReferenceEngine:
             )
             summary["topic"] = s["topic"]
             out.append(summary)
+            self._ended.add(s["conversation_id"])
             return
         out.append(
             _update(

@@ -71,6 +71,8 @@ class ReferenceEngine:
         self.conversations: dict[str, _Conversation] = {}
         self.duplicates = 0
         self.stale_partials = 0
+        # Conversations that ended: a replay of what they said does not bring them back.
+        self.ended: set[str] = set()
 
     # -- input -------------------------------------------------------------------------------
     def feed(self, frame: bytes, received_at_ms: int) -> list[dict[str, Any]]:
@@ -132,8 +134,19 @@ class ReferenceEngine:
             "flags": tuple(p["flags"]),
         }
 
+    def _is_ended(self, cid: str) -> bool:
+        return cid not in self.conversations and cid in self.ended
+
     def _transcript(self, ev: dict[str, Any], now: int, out: list[dict[str, Any]]) -> None:
         cid = ev["conversation_id"]
+        key = (cid, ev["communication_id"], ev["utterance_id"])
+        after_end = self._is_ended(cid)
+        if after_end and not ev["is_final"]:
+            self.stale_partials += 1
+            return
+        if after_end and key in self.seen:
+            self.duplicates += 1
+            return
         conv = self._touch(cid, now, out)
         start = ev["session_start_ms"] + ev["offset_ms"]
         end = start + ev["duration_ms"]
@@ -150,7 +163,8 @@ class ReferenceEngine:
             and lang.lower() != self.expected_language.lower()
         ):
             flags.append("language_mismatch")
-        key = (cid, ev["communication_id"], ev["utterance_id"])
+        if after_end:
+            flags.append("after_end")
         if not ev["is_final"]:
             if key in self.seen:
                 self.stale_partials += 1
@@ -205,6 +219,8 @@ class ReferenceEngine:
 
     def _status(self, ev: dict[str, Any], now: int, out: list[dict[str, Any]]) -> None:
         cid = ev["conversation_id"]
+        if self._is_ended(cid):
+            return  # replayed from before the end, or the end again
         conv = self._touch(cid, now, out)
         status = ev["status"]
         if status.upper() in END_STATUSES:
@@ -213,6 +229,7 @@ class ReferenceEngine:
             for p in conv.pending.values():
                 out.append(self._partial(cid, p, "expired"))
             del self.conversations[cid]
+            self.ended.add(cid)
             out.append(
                 {
                     "kind": "conversation_update",

@@ -65,3 +65,26 @@ def test_eviction_flushes_pending_partials() -> None:
         ("Partial", "expired"),
         ("ConversationUpdate", "evicted"),
     ]
+
+
+def test_a_replay_after_the_end_brings_nothing_back() -> None:
+    eng = gcstream.Engine("notifications")
+    at = 1_774_055_390_000
+    said = [
+        _envelope("c", "m", "u0", "EXTERNAL", 0, 1000, ["hel"], False),
+        _envelope("c", "m", "u0", "EXTERNAL", 0, 1000, ["hello"], True),
+        _status("c", "SESSION_ENDED"),
+    ]
+    out = [r for frame in said + said for r in eng.feed(frame, received_at_ms=at)] + eng.finish()
+    assert [u.kind for u in out if isinstance(u, gcstream.ConversationUpdate)] == [
+        "started",
+        "status",
+        "ended",
+    ]
+    assert [u.text for u in out if isinstance(u, gcstream.Utterance)] == ["hello"]
+    s = eng.stats()
+    assert (s["conversations_ended"], s["duplicates"], s["stale_partials"]) == (1, 1, 1)
+    # What it did not say before its end still arrives, flagged.
+    late = eng.feed(_envelope("c", "m", "u1", "EXTERNAL", 2000, 1000, ["bye"], True), received_at_ms=at)
+    late += eng.finish()
+    assert [(u.text, u.flags) for u in late if isinstance(u, gcstream.Utterance)] == [("bye", ("after_end",))]

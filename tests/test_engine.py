@@ -7,6 +7,7 @@ gives the same records whatever the split, and the engine agrees with ``tests/re
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import corpus
@@ -178,6 +179,98 @@ class TestRecords:
     def test_bad_options_are_config_errors(self, options: dict[str, Any]) -> None:
         with pytest.raises(gcstream.ConfigError):
             gcstream.Engine(**options)
+
+
+CARD = "4111 1111 1111 1111"
+EMAIL = "john.smith@example.com"
+
+
+def final(conversation: str, utterance: str, text: str) -> bytes:
+    body = {
+        "conversationId": conversation,
+        "transcripts": [
+            {
+                "utteranceId": utterance,
+                "isFinal": True,
+                "channel": "EXTERNAL",
+                "alternatives": [{"transcript": text}],
+            }
+        ],
+    }
+    return json.dumps(
+        {"topicName": f"v2.conversations.{conversation}.transcription", "eventBody": body}
+    ).encode()
+
+
+def leaks(records: list[Any]) -> bool:
+    seen = repr(records)
+    return any(pii in seen for pii in (CARD, "4111", EMAIL, "john.smith"))
+
+
+class TestBadInput:
+    """A bad frame gets a clear record or error, quotes no PII, and loses nothing around it."""
+
+    def test_a_str_with_lone_surrogates_is_rejected_not_raised(self) -> None:
+        good = final("c1", "u1", f"my card is {CARD}").decode()
+        bad = good.replace("my card", "my \ud800 card")
+        eng = engine()
+        records = (
+            eng.feed(bad, received_at_ms=1) + eng.feed_many([bad, good], received_at_ms=1) + eng.finish()
+        )
+        rejected = [r for r in records if isinstance(r, gcstream.Rejected)]
+        assert [r.reason for r in rejected] == ["invalid_utf8", "invalid_utf8"]
+        assert [r.text for r in records if isinstance(r, gcstream.Utterance)] == ["my card is [CREDIT_CARD]"]
+        assert not leaks(records)
+
+    def test_feed_many_checks_every_item_before_feeding_any(self) -> None:
+        eng = engine()
+        with pytest.raises(TypeError, match="got int"):
+            eng.feed_many([final("c1", "u1", "hello"), 42], received_at_ms=1)
+        assert eng.stats()["frames"] == 0
+        # Nothing was consumed: the same frames fed again all arrive.
+        records = eng.feed_many([final("c1", "u1", "hello")], received_at_ms=1)
+        assert [r.text for r in records if isinstance(r, gcstream.Utterance)] == ["hello"]
+
+    def test_samples_of_rejected_documents_quote_no_pii(self) -> None:
+        words = ",".join(json.dumps({"word": w}) for w in CARD.split())
+        frames = [
+            b'{"topicName":"v2.conversations.c1.transcription","eventBody":{"transcripts":[{"words":['
+            + words.encode(),
+            b'{"transcript":"4\\u0031\\u0031\\u0031 1111 1111 1111 and john.smith\\u0040example.com"',
+            b'{"transcript":"' + b"x" * 150 + f" {CARD} {EMAIL}".encode() + b'"',
+        ]
+        records = [r for f in frames for r in engine().feed(f, received_at_ms=1)]
+        assert [type(r) for r in records] == [gcstream.Rejected] * 3
+        assert not leaks(records), records
+        assert records[0].sample.startswith('{"topicName":"v#.conversations.c#.transcription"')
+
+    def test_free_text_beside_transcripts_is_redacted(self) -> None:
+        frames = [
+            json.dumps({"result": "400", "status": "error", "message": f"no {EMAIL}"}).encode(),
+            json.dumps(
+                {"topicName": "v2.system.socket_closing", "eventBody": {"message": f"closing {CARD}"}}
+            ).encode(),
+            json.dumps({"topicName": f"v2.analytics.{EMAIL}", "eventBody": {}}).encode(),
+        ]
+        records = [r for f in frames for r in engine().feed(f, received_at_ms=1)]
+        assert [r.kind for r in records] == ["subscribe_error", "socket_closing", "unknown_topic"]
+        assert not leaks(records), records
+        events = gcstream.Engine("conversation-events")
+        docs = [
+            {"conversationId": "c", "type": "metadata", "data": {"note": f"card {CARD}", "mail": EMAIL}},
+            {
+                "conversationId": "c",
+                "type": "participants",
+                "data": [{"id": "p1", "purpose": f"mail {EMAIL}"}],
+            },
+            {"conversationId": "c", "type": "statusChange", "data": {"status": f"hold, call {EMAIL}"}},
+        ]
+        updates = [r for d in docs for r in events.feed(json.dumps(d).encode(), received_at_ms=1)]
+        assert not leaks(updates), updates
+        kinds = {u.kind: u for u in updates}
+        assert kinds["metadata"].metadata == {"mail": "[EMAIL]", "note": "card [CREDIT_CARD]"}
+        assert [(p.id, p.purpose) for p in kinds["participants"].participants] == [("p1", "mail [EMAIL]")]
+        assert kinds["status"].status == "hold, call [EMAIL]"
 
 
 class TestProperties:

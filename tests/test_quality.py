@@ -54,6 +54,20 @@ def test_drop_is_explicit_and_counted() -> None:
     assert _final(eng, _segments(audioQuality={"snrDb": 3})).flags == ()
 
 
+def test_a_dropped_final_closes_the_interim_it_replaces() -> None:
+    eng = gcstream.Engine("segments", audio_policy="drop")
+    out = eng.feed(_segments(isPartial=True), received_at_ms=AT)
+    out += (
+        eng.feed(_segments(audioQuality={"snrDb": 3}), received_at_ms=AT)
+        + eng.tick(AT + 600_000)
+        + eng.finish()
+    )
+    partials = [(p.state, p.flags) for p in out if isinstance(p, gcstream.Partial)]
+    # A captions view learns the interim text is gone, and why.
+    assert partials == [("interim", ()), ("dropped", ("low_snr",))]
+    assert (eng.stats()["partials_dropped"], eng.stats()["partials_expired"]) == (1, 0)
+
+
 def test_language_mismatch_is_case_insensitive() -> None:
     ok = _final(
         gcstream.Engine("segments", expected_language="en-us"),

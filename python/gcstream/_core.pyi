@@ -351,8 +351,9 @@ class Partial:
     @property
     def flags(self) -> tuple[str, ...]: ...
     @property
-    def state(self) -> Literal["interim", "expired", "interrupted"]:
-        """``interim`` text so far; ``expired`` (no final came); ``interrupted`` (reset)."""
+    def state(self) -> Literal["interim", "expired", "interrupted", "dropped"]:
+        """``interim`` text so far; ``expired`` (no final came); ``interrupted`` (reset);
+        ``dropped`` (a policy dropped the final, named in ``flags``)."""
     def to_dict(self) -> dict[str, Any]: ...
 
 @final

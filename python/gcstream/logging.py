@@ -7,7 +7,9 @@ rule: :func:`configure` installs one handler on the ``gcstream`` logger whose
 
 * registered secrets (the OAuth client secret, access tokens) become ``***``;
 * PII in digit form (payment cards, SSNs, phone numbers, e-mail addresses) and long runs of
-  spoken digits ("four one one one ...") become their tag (``[CREDIT_CARD]``, ``[SPOKEN_DIGITS]``).
+  spoken digits ("four one one one ...") become their tag (``[CREDIT_CARD]``, ``[SPOKEN_DIGITS]``);
+* then the core's own :class:`gcstream.Redactor` reads the line, so a log line is redacted at
+  least as well as a record (other separators, international numbers, compound number words).
 
 ::
 
@@ -28,6 +30,8 @@ import sys
 import threading
 import time
 from typing import IO, Any, Final, Literal
+
+from gcstream._core import Redactor
 
 __all__ = [
     "JsonFormatter",
@@ -53,6 +57,9 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(rf"\b{_NUMBER_WORD}(?:[\s,-]+{_NUMBER_WORD}){{3,}}\b", re.IGNORECASE), "[SPOKEN_DIGITS]"),
     (re.compile(r"\b[\w.+-]+ (?:dot [\w-]+ )*at [\w-]+(?: dot [\w-]+)+\b", re.IGNORECASE), "[EMAIL]"),
 )
+
+# The core's redactor with its defaults, after the patterns above (whose tags it leaves alone).
+_REDACTOR: Final = Redactor()
 
 _secrets_lock = threading.Lock()
 _secrets: set[str] = set()
@@ -96,7 +103,7 @@ def scrub(text: str) -> str:
     text = _CARD.sub(_card, text)
     for pattern, tag in _PATTERNS:
         text = pattern.sub(tag, text)
-    return text
+    return _REDACTOR.redact(text)
 
 
 def _scrub_value(value: Any) -> Any:

@@ -176,6 +176,11 @@ impl Conversations {
         (state, created, evicted)
     }
 
+    /// Is this conversation tracked?
+    pub fn contains(&self, id: &str) -> bool {
+        self.map.contains_key(id)
+    }
+
     /// The state of a tracked conversation.
     pub fn get_mut(&mut self, id: &str) -> Option<&mut ConversationState> {
         self.map.get_mut(id)

@@ -56,11 +56,11 @@ use crate::framing::{self, FrameAssembler, FramingConfig, FramingError, Mode};
 use crate::metrics::Stats;
 use crate::privacy::{Privacy, PrivacyConfig};
 use crate::quality::QualityConfig;
-use crate::record::{Control, Gap, Record, Rejected, Utterance, Word};
+use crate::record::{Control, Gap, Participant, Record, Rejected, Utterance, Word};
 use crate::sequence::SeqOutcome;
 
-/// How many bytes of a rejected document are kept (redacted) in `Rejected::sample`.
-pub const SAMPLE_BYTES: usize = 160;
+/// How many bytes of a rejected document are kept (redacted, masked) in `Rejected::sample`.
+pub use crate::sample::SAMPLE_BYTES;
 
 /// Engine options. `Default` suits the real Genesys Notifications API; [`EngineConfig::for_format`]
 /// gives the defaults of any wire format.
@@ -223,12 +223,23 @@ fn utterance_key(conversation_id: &str, communication_id: Option<&str>, utteranc
     h.finish()
 }
 
+/// How many ended conversations are remembered to tell a replay from a new conversation.
+const ENDED_CAPACITY: usize = 65_536;
+
+/// The key of a conversation in [`Engine::ended`].
+fn conversation_key(conversation_id: &str) -> u64 {
+    utterance_key(conversation_id, None, "")
+}
+
 /// The engine. See the module docs.
 #[derive(Debug)]
 pub struct Engine {
     config: EngineConfig,
     assembler: FrameAssembler,
     seen: SeenSet,
+    /// Conversations that ended (hashes of their ids), so that a replay of what they said (a
+    /// socket hand-over delivers it twice) does not bring them back.
+    ended: SeenSet,
     conversations: Conversations,
     privacy: Privacy,
     stats: Stats,
@@ -264,6 +275,7 @@ impl Engine {
         Ok(Self {
             assembler: FrameAssembler::new(config.framing.clone()),
             seen: SeenSet::new(config.dedup_capacity),
+            ended: SeenSet::new(ENDED_CAPACITY),
             conversations: Conversations::default(),
             privacy: Privacy::new(config.privacy.clone())?,
             stats: Stats::default(),
@@ -443,6 +455,12 @@ impl Engine {
         }
     }
 
+    /// Has this conversation ended (and not come back since, with a final it had not given)?
+    fn is_ended(&self, conversation_id: &str) -> bool {
+        !self.conversations.contains(conversation_id)
+            && self.ended.contains(conversation_key(conversation_id))
+    }
+
     /// The conversation's state after announcing it (and any eviction it caused).
     fn touch(&mut self, id: &str, now_ms: i64, out: &mut Vec<Record>) {
         let (_, created, evicted) =
@@ -462,15 +480,32 @@ impl Engine {
 
     fn transcript(&mut self, t: TranscriptEvent, received_at_ms: i64, out: &mut Vec<Record>) {
         self.stats.transcript_events += 1;
+        let key = utterance_key(
+            &t.conversation_id,
+            t.communication_id.as_deref(),
+            &t.utterance_id,
+        );
+        // After its end, a conversation's interim text is moot and a final it already gave is a
+        // replay: neither brings it back. A final it did not give is delivered (flagged).
+        let after_end = self.is_ended(&t.conversation_id);
+        if after_end && !t.is_final {
+            self.stats.stale_partials += 1;
+            return;
+        }
+        if after_end && self.seen.contains(key) {
+            self.stats.duplicates += 1;
+            return;
+        }
         self.touch(&t.conversation_id, received_at_ms, out);
         if let Some(n) = t.sequence {
             if !self.sequence(&t.conversation_id, n, received_at_ms, out) {
                 return;
             }
         }
-        let start_ms = t.session_start_ms + t.offset_ms;
-        let end_ms = start_ms + t.duration_ms;
-        let latency_ms = received_at_ms - end_ms;
+        // Times come from the wire: absurd ones saturate rather than wrap around.
+        let start_ms = t.session_start_ms.saturating_add(t.offset_ms);
+        let end_ms = start_ms.saturating_add(t.duration_ms);
+        let latency_ms = received_at_ms.saturating_sub(end_ms);
         let q = &self.config.quality;
         let mut flags = Vec::new();
         let (confidence, d1) = q.confidence(t.confidence, &mut flags);
@@ -480,6 +515,9 @@ impl Engine {
         let d5 = q.codec(t.media_type.as_deref(), &mut flags);
         let d6 = q.interruption(t.interrupted, &mut flags);
         let drop = d1.or(d2).or(d3).or(d4).or(d5).or(d6);
+        if after_end {
+            flags.push("after_end".to_owned());
+        }
         if t.interrupted && q.interruption_policy != crate::quality::Policy::Off {
             self.stats.interruptions += 1;
             let reset = self
@@ -495,11 +533,6 @@ impl Engine {
                 out,
             );
         }
-        let key = utterance_key(
-            &t.conversation_id,
-            t.communication_id.as_deref(),
-            &t.utterance_id,
-        );
         let piece = Piece {
             communication_id: t.communication_id.as_deref(),
             utterance_id: &t.utterance_id,
@@ -516,7 +549,9 @@ impl Engine {
             return;
         };
         if !t.is_final {
-            if !t.implicit_id && self.seen.contains(key) {
+            // A result for an utterance already final is a replay (for implicit ids: the key of
+            // an interim that opened an utterance, remembered when it became final).
+            if self.seen.contains(key) {
                 self.stats.stale_partials += 1;
                 return;
             }
@@ -554,16 +589,36 @@ impl Engine {
             piece.implicit,
             piece.channel,
         );
-        let mut u = final_utterance(t, mode, pending, confidence, flags, received_at_ms);
         if let Some(flag) = drop {
             *self.stats.dropped.entry(flag.to_owned()).or_insert(0) += 1;
+            // Its interim text was shown: it is closed explicitly, with the reason, rather than
+            // left on a captions screen forever.
+            if let Some(p) = pending {
+                let mut closing = p.to_partial(&t.conversation_id, "dropped", received_at_ms);
+                merge_flags(&mut closing.flags, flags);
+                self.stats.partials_dropped += 1;
+                self.privacy.partial(&mut closing);
+                self.emit(Record::Partial(closing), out);
+            }
             return;
+        }
+        let implicit = t.implicit_id;
+        let mut u = final_utterance(t, mode, pending, confidence, flags, received_at_ms);
+        if implicit {
+            // The utterance took the id of the interim that opened it: a replay of that interim
+            // must not open another utterance, which the next final would make a second record
+            // under this id.
+            self.seen.insert(utterance_key(
+                &u.conversation_id,
+                u.communication_id.as_deref(),
+                &u.utterance_id,
+            ));
         }
         conv.count_utterance(&u.channel, u.words.len() as u64, u.start_ms, u.end_ms);
         if conv.communication_id.is_none() {
             conv.communication_id.clone_from(&u.communication_id);
         }
-        u.latency_ms = received_at_ms - u.end_ms;
+        u.latency_ms = received_at_ms.saturating_sub(u.end_ms);
         if u.latency_ms >= 0 {
             self.stats.latency_ms.record(u.latency_ms as u64);
         } else {
@@ -571,7 +626,7 @@ impl Engine {
         }
         self.stats.count_confidence(u.confidence);
         self.stats.words += u.words.len() as u64;
-        self.stats.speech_ms += (u.end_ms - u.start_ms).max(0) as u64;
+        self.stats.speech_ms += u.end_ms.saturating_sub(u.start_ms).max(0) as u64;
         let mut released = std::mem::take(&mut self.released);
         conv.lanes.push(
             self.config.reorder_window_ms,
@@ -680,7 +735,10 @@ impl Engine {
         let mut summary = state.summary(id, kind, at_ms);
         summary.reason = reason.map(str::to_owned);
         match kind {
-            "ended" => self.stats.conversations_ended += 1,
+            "ended" => {
+                self.stats.conversations_ended += 1;
+                self.ended.insert(conversation_key(id));
+            }
             _ => self.stats.conversations_evicted += 1,
         }
         self.stats.conversations_active = self.conversations.len() as u64;
@@ -691,6 +749,11 @@ impl Engine {
     }
 
     fn status(&mut self, s: StatusEvent, received_at_ms: i64, out: &mut Vec<Record>) {
+        if self.is_ended(&s.conversation_id) {
+            // Replayed with what the conversation said before it ended, or its end again.
+            self.stats.status_repeats += 1;
+            return;
+        }
         self.touch(&s.conversation_id, received_at_ms, out);
         let Some(state) = self.conversations.get_mut(&s.conversation_id) else {
             return;
@@ -712,7 +775,13 @@ impl Engine {
             self.stats.status_repeats += 1;
             return;
         }
-        let status = String::from(s.status);
+        // Seed 004's `statusChange` carries any text; a changed status is redacted (and a status
+        // kept redacted is the same status again).
+        let status = self.privacy.text(&s.status);
+        if state.status.as_deref() == Some(status.as_str()) {
+            self.stats.status_repeats += 1;
+            return;
+        }
         state.status = Some(status.clone());
         let mut u = update(&s.conversation_id, "status", received_at_ms);
         u.status = Some(status);
@@ -721,7 +790,18 @@ impl Engine {
         self.emit(Record::ConversationUpdate(u), out);
     }
 
-    fn discovery(&mut self, c: ConversationEvent, received_at_ms: i64, out: &mut Vec<Record>) {
+    /// A participant's ids are the platform's opaque identifiers and pass as they are (like
+    /// conversation and communication ids); its purpose is free text in the seed formats.
+    fn redact_participants(&self, participants: &mut [Participant]) {
+        for p in participants {
+            if let Some(purpose) = &mut p.purpose {
+                *purpose = self.privacy.text(purpose);
+            }
+        }
+    }
+
+    fn discovery(&mut self, mut c: ConversationEvent, received_at_ms: i64, out: &mut Vec<Record>) {
+        self.redact_participants(&mut c.participants);
         if let Some(state) = self.conversations.get_mut(&c.conversation_id) {
             state.participants.clone_from(&c.participants);
         }
@@ -740,14 +820,26 @@ impl Engine {
         let Some(state) = self.conversations.get_mut(&m.conversation_id) else {
             return;
         };
-        state.merge_metadata(m.entries);
+        // Metadata is whatever the sender attached (seed 004): keys and values are free text.
+        let entries = m
+            .entries
+            .into_iter()
+            .map(|(k, v)| (self.privacy.text(&k), self.privacy.text(&v)))
+            .collect();
+        state.merge_metadata(entries);
         let mut u = update(&m.conversation_id, "metadata", received_at_ms);
         u.metadata.clone_from(&state.metadata);
         u.status.clone_from(&state.status);
         self.emit(Record::ConversationUpdate(u), out);
     }
 
-    fn participants(&mut self, p: ParticipantsEvent, received_at_ms: i64, out: &mut Vec<Record>) {
+    fn participants(
+        &mut self,
+        mut p: ParticipantsEvent,
+        received_at_ms: i64,
+        out: &mut Vec<Record>,
+    ) {
+        self.redact_participants(&mut p.participants);
         self.touch(&p.conversation_id, received_at_ms, out);
         let Some(state) = self.conversations.get_mut(&p.conversation_id) else {
             return;
@@ -767,11 +859,13 @@ impl Engine {
                 conv.sequence.reset();
             }
         }
+        // Replies and system messages are free text from the platform, and an unknown topic or
+        // seed `type` is whatever the sender wrote: all redacted like any text.
         let control = Control {
             kind: c.kind,
-            topic: c.topic,
-            message: c.message,
-            code: c.code,
+            topic: c.topic.map(|t| self.privacy.text(&t)),
+            message: c.message.map(|m| self.privacy.text(&m)),
+            code: c.code.map(|c| self.privacy.text(&c)),
             received_at_ms,
         };
         self.emit(Record::Control(control), out);
@@ -793,11 +887,10 @@ impl Engine {
             .rejected
             .entry(err.reason.to_owned())
             .or_insert(0) += 1;
-        let sample = sample_of(doc);
         let rejected = Rejected {
             reason: err.reason.to_owned(),
             offset: err.offset,
-            sample: self.privacy.text(&sample),
+            sample: crate::sample::sample(self.privacy.redactor(), doc),
             message: self.privacy.text(&err.message),
         };
         self.emit(Record::Rejected(rejected), out);
@@ -826,8 +919,8 @@ fn final_utterance(
     mut flags: Vec<String>,
     received_at_ms: i64,
 ) -> Utterance {
-    let mut start_ms = t.session_start_ms + t.offset_ms;
-    let mut end_ms = start_ms + t.duration_ms;
+    let mut start_ms = t.session_start_ms.saturating_add(t.offset_ms);
+    let mut end_ms = start_ms.saturating_add(t.duration_ms);
     let mut text = t.text;
     let mut words = t.words;
     let mut confidence = confidence;
@@ -868,10 +961,10 @@ fn final_utterance(
         start_ms,
         end_ms,
         received_at_ms,
-        latency_ms: received_at_ms - end_ms,
+        latency_ms: received_at_ms.saturating_sub(end_ms),
         event_time_ms: t.event_time_ms,
-        offset_ms: start_ms - t.session_start_ms,
-        duration_ms: end_ms - start_ms,
+        offset_ms: start_ms.saturating_sub(t.session_start_ms),
+        duration_ms: end_ms.saturating_sub(start_ms),
         organization_id: t.organization_id,
         engine: t.engine,
         pii: Vec::new(),
@@ -890,15 +983,4 @@ fn word(w: WordEvent) -> Word {
             w.confidence
         },
     }
-}
-
-/// The first bytes of a document as text, cut at a character boundary.
-fn sample_of(doc: &[u8]) -> String {
-    let cut = &doc[..doc.len().min(SAMPLE_BYTES)];
-    let text = String::from_utf8_lossy(cut);
-    let mut s = text.into_owned();
-    if doc.len() > SAMPLE_BYTES {
-        s.push('…');
-    }
-    s
 }

@@ -27,6 +27,7 @@ pub mod record;
 pub mod redact;
 pub mod reorder;
 pub mod ring;
+pub mod sample;
 pub mod sequence;
 pub mod timefmt;
 

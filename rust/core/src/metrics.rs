@@ -151,10 +151,12 @@ pub struct Stats {
     pub gaps: BTreeMap<&'static str, u64>,
     /// Transcripts the source marked as interrupted.
     pub interruptions: u64,
-    /// Pending partials closed without a final: expired (timeout, conversation end, finish) or
-    /// reset by an interruption. Each is also a `Partial` record with that state.
+    /// Pending partials closed without a final: expired (timeout, conversation end, finish),
+    /// reset by an interruption, or closed because a policy dropped their final. Each is also a
+    /// `Partial` record with that state.
     pub partials_expired: u64,
     pub partials_interrupted: u64,
+    pub partials_dropped: u64,
     /// Status messages that repeated the known status (no record).
     pub status_repeats: u64,
     pub conversations_ended: u64,

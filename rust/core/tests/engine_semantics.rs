@@ -287,11 +287,17 @@ fn quality_drop_is_counted_and_interruption_resets_partials() {
         [
             ("interim".into(), vec![]),
             ("interrupted".into(), vec![]),
-            ("interim".into(), vec!["interruption".into()])
+            ("interim".into(), vec!["interruption".into()]),
+            // The dropped final closes the interim it would have replaced, saying why.
+            (
+                "dropped".into(),
+                vec!["interruption".into(), "low_snr".into()]
+            )
         ]
     );
     assert!(utterances(&out).is_empty());
     assert_eq!(e.stats().dropped["low_snr"], 1);
+    assert_eq!(e.stats().partials_dropped, 1);
 }
 
 #[test]
@@ -310,5 +316,129 @@ fn conversation_events_split_across_frames() {
     assert_eq!(
         (end.kind.as_str(), end.metadata.clone()),
         ("ended", vec![("queue".to_owned(), "sales".to_owned())])
+    );
+}
+
+fn updates(records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::ConversationUpdate(u) => Some(u.kind.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_replay_after_the_end_does_not_bring_the_conversation_back() {
+    let mut e = Engine::new(EngineConfig::default()).unwrap();
+    let said = [
+        note("c", "u1", "EXTERNAL", 0, false, "hel"),
+        note("c", "u1", "EXTERNAL", 0, true, "hello"),
+        status("c", "SESSION_ONGOING"),
+        status("c", "SESSION_ENDED"),
+    ];
+    // A socket hand-over delivers everything twice.
+    let out = run(&mut e, &[&said[..], &said[..]].concat());
+    assert_eq!(updates(&out), ["started", "status", "ended"]);
+    assert_eq!(ids(&out), ["u1"]);
+    let s = e.stats();
+    assert_eq!((s.conversations_ended, s.conversations_active), (1, 0));
+    assert_eq!((s.duplicates, s.stale_partials), (1, 1));
+    // A final it never gave is delivered, flagged, in a conversation that comes back for it.
+    let late = run(&mut e, &[note("c", "u2", "EXTERNAL", 900, true, "bye")]);
+    let u = utterances(&late);
+    assert_eq!(u.len(), 1);
+    assert_eq!(u[0].flags, ["after_end"]);
+    assert_eq!(updates(&late), ["started"]);
+}
+
+#[test]
+fn a_replayed_interim_without_ids_does_not_lend_its_id_to_the_next_utterance() {
+    let mut e = Engine::new(EngineConfig::for_format(WireFormat::Interaction)).unwrap();
+    let msg = |ts: &str, text: &str, is_final: bool| {
+        format!(r#"{{"type":"transcription","interactionId":"i1","mediaTimestamp":"{ts}","text":"{text}","confidence":0.9,"final":{is_final}}}"#).into_bytes()
+    };
+    let first = [
+        msg("2026-03-21T01:10:01.000Z", "hel", false),
+        msg("2026-03-21T01:10:02.000Z", "hello", true),
+    ];
+    let mut frames = [&first[..], &first[..]].concat();
+    frames.push(msg("2026-03-21T01:10:06.000Z", "how are you", true));
+    let out = run(&mut e, &frames);
+    let said: Vec<(&str, &str)> = utterances(&out)
+        .iter()
+        .map(|u| (u.utterance_id.as_str(), u.text.as_str()))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            ("2026-03-21T01:10:01.000Z", "hello"),
+            ("2026-03-21T01:10:06.000Z", "how are you")
+        ]
+    );
+}
+
+#[test]
+fn times_that_overflow_saturate() {
+    let mut e = Engine::new(EngineConfig::default()).unwrap();
+    let frame = format!(
+        r#"{{"topicName":"v2.conversations.c.transcription","eventBody":{{"conversationId":"c","sessionStartTimeMs":1000000,"transcripts":[{{"utteranceId":"u","isFinal":true,"channel":"EXTERNAL","alternatives":[{{"offsetMs":{},"durationMs":{},"transcript":"x"}}]}}]}}}}"#,
+        i64::MAX - 10,
+        i64::MAX
+    );
+    let out = run(&mut e, &[frame.into_bytes()]);
+    let u = utterances(&out)[0];
+    assert_eq!((u.start_ms, u.end_ms), (i64::MAX, i64::MAX));
+    assert!(u.latency_ms < 0);
+}
+
+#[test]
+fn free_text_outside_transcripts_is_redacted() {
+    let card = "4111 1111 1111 1111";
+    let email = "john.smith@example.com";
+    let mut e = Engine::new(EngineConfig::for_format(WireFormat::ConversationEvents)).unwrap();
+    let docs = format!(
+        r#"{{"conversationId":"c","type":"metadata","data":{{"note":"card {card}","{email}":"x"}}}}{{"conversationId":"c","type":"participants","data":[{{"id":"p1","purpose":"mail {email}"}}]}}{{"conversationId":"c","type":"statusChange","data":{{"status":"on hold, call {email}"}}}}{{"conversationId":"c","type":"{card}","data":{{}}}}"#
+    );
+    let mut out = e.feed(docs.as_bytes(), 1);
+    out.extend(e.finish());
+    let mut notifications = Engine::new(EngineConfig::default()).unwrap();
+    for frame in [
+        format!(r#"{{"result":"400","status":"error","message":"no {email}"}}"#),
+        format!(
+            r#"{{"topicName":"v2.system.socket_closing","eventBody":{{"message":"closing {card}"}}}}"#
+        ),
+        format!(r#"{{"topicName":"v2.analytics.{email}","eventBody":{{}}}}"#),
+    ] {
+        out.extend(notifications.feed(frame.as_bytes(), 1));
+    }
+    let seen = format!("{out:?}");
+    assert!(!seen.contains(card) && !seen.contains("4111"), "{seen}");
+    assert!(
+        !seen.contains(email) && !seen.contains("john.smith"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("[EMAIL]") && seen.contains("[CREDIT_CARD]"),
+        "{seen}"
+    );
+    // Ids pass as they are; so do the platform's own words.
+    assert!(seen.contains(r#"id: "p1""#), "{seen}");
+    let controls: Vec<&str> = out
+        .iter()
+        .filter_map(|r| match r {
+            Record::Control(c) => Some(c.kind.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        controls,
+        [
+            "unknown_type",
+            "subscribe_error",
+            "socket_closing",
+            "unknown_topic"
+        ]
     );
 }

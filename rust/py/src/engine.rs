@@ -12,7 +12,7 @@ use pyo3::types::{PyDict, PyList};
 
 use crate::errors::config_error;
 use crate::framing::parse_mode;
-use crate::input::with_bytes;
+use crate::input::{Input, with_bytes};
 use crate::records::records_to_list;
 
 #[pyclass(name = "Engine", module = "gcstream._core")]
@@ -122,6 +122,10 @@ impl PyEngine {
     }
 
     /// Feed many frames received at the same time; one crossing for the whole batch.
+    ///
+    /// Every item is checked before the first is fed: an item that is not bytes-like raises
+    /// `TypeError` with nothing fed, rather than after the engine has consumed (and counted, and
+    /// deduplicated) frames whose records the caller would then never get.
     #[pyo3(signature = (frames, /, *, received_at_ms))]
     fn feed_many<'py>(
         &mut self,
@@ -129,11 +133,14 @@ impl PyEngine {
         frames: &Bound<'py, PyAny>,
         received_at_ms: i64,
     ) -> PyResult<Bound<'py, PyList>> {
+        let inputs = frames
+            .try_iter()?
+            .map(|frame| Input::new(&frame?))
+            .collect::<PyResult<Vec<_>>>()?;
         let mut records = Vec::new();
-        for frame in frames.try_iter()? {
-            with_bytes(&frame?, |b| {
-                self.inner.feed_into(b, received_at_ms, &mut records);
-            })?;
+        for input in &inputs {
+            self.inner
+                .feed_into(input.bytes(), received_at_ms, &mut records);
         }
         records_to_list(py, records)
     }
@@ -237,6 +244,7 @@ fn stats_dict<'py>(py: Python<'py>, s: &Stats) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("interruptions", s.interruptions)?;
     d.set_item("partials_expired", s.partials_expired)?;
     d.set_item("partials_interrupted", s.partials_interrupted)?;
+    d.set_item("partials_dropped", s.partials_dropped)?;
     d.set_item("status_repeats", s.status_repeats)?;
     d.set_item("conversations_ended", s.conversations_ended)?;
     d.set_item("conversations_evicted", s.conversations_evicted)?;
