@@ -14,7 +14,7 @@ Data-driven tests skip cleanly when the shared data is absent (the ``testdata`` 
 * ``spoken_pii/number_normalization_cases.jsonl``: the "must stay words" inputs.
 
 Then configuration: errors name the setting (``ConfigError.field``); custom patterns and tag
-overrides work.
+overrides work. And the engine's interim text masks PII still being spoken as ``[PENDING]``.
 """
 
 from __future__ import annotations
@@ -415,6 +415,94 @@ def test_engine_applies_tags_and_custom_patterns() -> None:
     assert utt.text == "order [ORDER] card [CARD]"
     assert utt.decorated_text == "order [ORDER] card [CARD]"
     assert {f.kind for f in utt.pii} == {"order", "credit_card"}
+
+
+def _transcript_frame(utterance_id: str, transcript: str, is_final: bool) -> str:
+    body = {
+        "conversationId": "c1",
+        "sessionStartTimeMs": 1_000,
+        "transcripts": [
+            {
+                "utteranceId": utterance_id,
+                "isFinal": is_final,
+                "channel": "EXTERNAL",
+                "alternatives": [
+                    {"confidence": 0.9, "offsetMs": 500, "durationMs": 100, "transcript": transcript}
+                ],
+            }
+        ],
+    }
+    return json.dumps({"topicName": "v2.conversations.c1.transcription", "version": "2", "eventBody": body})
+
+
+@pytest.mark.parametrize(
+    ("interim", "shown"),
+    [
+        ("my card number is 411111111111", "my card number is [PENDING]"),
+        ("my social is 078-05-", "my social is [PENDING]"),
+        ("my card is 4111-1111-1111", "my card is [PENDING]"),
+        ("my card is 4111, 1111,", "my card is [PENDING]"),
+        ("my card is\u00a04111\u00a01111", "my card is\u00a0[PENDING]"),
+        ("my email is john.smith@gmail", "my email is [PENDING]"),
+        ("my email is john dot smith at gmail", "my email is [PENDING]"),
+        ("my email is john dot smith at gmail.", "my email is [PENDING]"),
+        # Ordinary captions are shown as they are.
+        ("I have 2 kids", "I have 2 kids"),
+        ("see you at 5", "see you at 5"),
+        ("two plus two", "two plus two"),
+    ],
+)
+def test_engine_interim_text_never_shows_the_start_of_pii(interim: str, shown: str) -> None:
+    engine = gcstream.Engine()
+    records = engine.feed(_transcript_frame("u1", interim, False), received_at_ms=5_000)
+    assert [r.text for r in records if isinstance(r, gcstream.Partial)] == [shown]
+
+
+def test_engine_interim_text_masks_an_address_until_it_is_complete() -> None:
+    # Interim results grow word by word, each with the whole text so far, as Genesys sends them.
+    words = ["my", "email", "is", "john", "dot", "smith", "at", "gmail", "dot", "com", "thanks"]
+    engine = gcstream.Engine()
+    records: list[object] = []
+    for n in range(1, len(words) + 1):
+        records += engine.feed(_transcript_frame("u1", " ".join(words[:n]), False), received_at_ms=5_000)
+    records += engine.feed(_transcript_frame("u1", " ".join(words), True), received_at_ms=5_000)
+    records += engine.finish()
+    partials = [r.text for r in records if isinstance(r, gcstream.Partial)]
+    pending = "my email is [PENDING]"
+    assert partials == [
+        "my",
+        "my email",
+        "my email is",
+        "my email is john",
+        *[pending] * 5,
+        "my email is [EMAIL]",
+        "my email is [EMAIL] thanks",
+    ]
+    (utt,) = [r for r in records if isinstance(r, gcstream.Utterance)]
+    assert utt.text == "my email is [EMAIL] thanks"
+
+
+def test_engine_interim_fragments_mask_a_card_read_out_in_pieces() -> None:
+    # The fragments wire format concatenates pieces: "4111" "1111" … make one growing token.
+    engine = gcstream.Engine(wire_format="fragments")
+    records: list[object] = []
+    pieces = [("my card is 4111", False), ("1111", False), ("1111", False), ("1111", True)]
+    for i, (piece, final) in enumerate(pieces):
+        doc = {
+            "utteranceId": "u1",
+            "conversationId": "c1",
+            "speaker": "customer",
+            "text": piece,
+            "confidence": 0.9,
+            "startTime": 1_000 + 500 * i,
+            "endTime": 1_500 + 500 * i,
+            "isFinal": final,
+        }
+        records += engine.feed(json.dumps(doc), received_at_ms=1_600 + 500 * i)
+    records += engine.finish()
+    assert [r.text for r in records if isinstance(r, gcstream.Partial)] == ["my card is [PENDING]"] * 3
+    (utt,) = [r for r in records if isinstance(r, gcstream.Utterance)]
+    assert utt.text == "my card is [CREDIT_CARD]"
 
 
 def test_redact_many_is_redact_on_each_text(redactor: Redactor) -> None:

@@ -47,9 +47,11 @@
 //! split over up to `MAX_HELD + 1` utterances that arrive within `hold_ms` of each other is
 //! redacted in all of them; most utterances end in ordinary words and are never held.
 //!
-//! Partial (interim) text is never held: it is redacted on its own, and a trailing run of three
-//! or more digit tokens — a card or phone number still being spoken — is masked as
-//! [`PENDING_TAG`] until the final arrives.
+//! Partial (interim) text is never held: it is redacted on its own, and what it ends in that
+//! may be the start of PII still being spoken — a run of digit tokens of three tokens or four
+//! digits ("4111 1111", "078-05-"), an address ("john.smith@gmail", "john dot smith at gmail"),
+//! a name cue — is masked as [`PENDING_TAG`] until the next interim result or the final shows
+//! more. A caption may be over-masked for a moment; it never shows the start of a value.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -67,7 +69,8 @@ pub const TAIL_WORDS: usize = 40;
 pub const TAIL_BYTES: usize = 320;
 /// Most utterances held at once per lane.
 pub const MAX_HELD: usize = 6;
-/// Replaces a trailing digit run in interim text, which may be PII still being spoken.
+/// Replaces the end of interim text that may be PII still being spoken (a number, an email
+/// address, a name).
 pub const PENDING_TAG: &str = "[PENDING]";
 /// An utterance of another channel that starts between this long before and
 /// [`ANSWER_WINDOW_MS`] after the end of a request for a name may be the answer.
@@ -367,8 +370,8 @@ impl Privacy {
         out
     }
 
-    /// Redact interim text in place; a trailing digit run, or a name still being spelled, is
-    /// masked until the final arrives.
+    /// Redact interim text in place; a number, an email address or a name still being spoken
+    /// at its end is masked as [`PENDING_TAG`].
     pub fn partial(&mut self, p: &mut Partial) {
         let Some(redactor) = self.redactor.as_ref() else {
             return;
@@ -384,14 +387,15 @@ impl Privacy {
             });
         let answers: &[usize] = if answering { &[0] } else { &[] };
         let found = redactor.scan_answering(&p.text, answers);
-        if !found.is_empty() {
+        // Findings are sorted and disjoint: the text after the last one comes through as it was.
+        let mut floor = 0;
+        if let Some(last) = found.last() {
+            let unchanged = p.text.len() - last.end;
             p.text = redactor.replace(&p.text, &found);
+            floor = p.text.len() - unchanged;
         }
-        if let Some(at) = redactor.name_pending(&p.text) {
-            p.text.truncate(at);
-            p.text.push_str(PENDING_TAG);
-        }
-        mask_pending_tail(&mut p.text);
+        let name_at = redactor.name_pending(&p.text);
+        mask_pending_tail(&mut p.text, floor, name_at);
     }
 
     /// Redact free text (rejected samples, error messages).
@@ -1044,6 +1048,13 @@ fn is_ascii_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t'..=b'\r')
 }
 
+/// Words that join the parts of a spoken email address ("john dot smith at gmail").
+const JOINERS: [&str; 6] = ["at", "dot", "plus", "underscore", "dash", "hyphen"];
+
+fn is_joiner(token: &str) -> bool {
+    JOINERS.iter().any(|j| j.eq_ignore_ascii_case(token))
+}
+
 /// Fillers a speaker puts between the parts of a number or an address.
 const FILLERS: [&str; 4] = ["uh", "um", "er", "ah"];
 
@@ -1111,10 +1122,6 @@ fn ends_risky(text: &str) -> bool {
     let Some(last) = last else {
         return false;
     };
-    let is_joiner = |t: &str| {
-        const JOINERS: [&str; 6] = ["at", "dot", "plus", "underscore", "dash", "hyphen"];
-        JOINERS.iter().any(|j| j.eq_ignore_ascii_case(t))
-    };
     let last = bare(last);
     is_digitish(last)
         || last.bytes().any(|b| b.is_ascii_digit())
@@ -1173,25 +1180,109 @@ fn starts_risky(text: &str) -> bool {
         || (bare.len() == 1 && bare.bytes().all(|b| b.is_ascii_alphabetic() && !b"aAiI".contains(&b)))
 }
 
-/// Mask a trailing run of three or more digit tokens (a number still being spoken), in place.
-fn mask_pending_tail(text: &mut String) {
-    // Walk the space-separated tokens from the end; empty tokens (double spaces) belong to the
-    // run without counting as digits.
-    let mut run_start = text.len();
-    let mut digit_tokens = 0;
-    for token in text.rsplit(' ') {
-        if !token.is_empty() && !is_digitish(token) {
+/// The byte range of the last token of `text` ending at or before `end`, split as
+/// `split_whitespace` splits: by bytes while they are ASCII (see [`ascii_token_before`]), by
+/// characters otherwise. `end` is a character boundary, and so are both ends of the range.
+fn token_before(text: &str, end: usize) -> Option<(usize, usize)> {
+    if let Ok(range) = ascii_token_before(text.as_bytes(), end) {
+        return range;
+    }
+    let head = text[..end].trim_end();
+    let start = head
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    (!head.is_empty()).then_some((start, head.len()))
+}
+
+/// The tokens of `text` from the last to the first, each as (its byte offset, the token without
+/// the punctuation around it, see [`bare`]), fillers left out.
+fn tokens_back(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut end = text.len();
+    std::iter::from_fn(move || {
+        let (start, token_end) = token_before(text, end)?;
+        end = start;
+        Some((start, bare(&text[start..token_end])))
+    })
+    .filter(|(_, token)| !is_filler(token))
+}
+
+/// Where a trailing number that may still be being spoken starts in `text`: a run of digit
+/// tokens ([`is_digitish`]) of three tokens or more, or of four digits or more ("411111111111",
+/// "078-05-", "41 11"; a number word counts as one digit). A single small number ("at 5",
+/// "room 12") is left: it reveals nothing, and captions would flicker on every count.
+fn digits_pending(text: &str) -> Option<usize> {
+    let (mut run, mut tokens, mut digits) = (None, 0, 0);
+    for (start, token) in tokens_back(text) {
+        if !is_digitish(token) {
             break;
         }
-        digit_tokens += usize::from(!token.is_empty());
-        run_start = run_start.saturating_sub(token.len() + 1);
+        run = Some(start);
+        tokens += 1;
+        digits += match token.bytes().filter(u8::is_ascii_digit).count() {
+            0 => 1,
+            n => n,
+        };
     }
-    if digit_tokens < 3 {
-        return;
+    run.filter(|_| tokens >= 3 || digits >= 4)
+}
+
+/// Where a trailing email address that may still be being spoken starts in `text`: a last token
+/// with an `@` ("john.smith@gmail"), or a spoken address ("john dot smith at gmail"), read back
+/// from the end over joiners and the words they join. The last word counts when the token before
+/// it joins it ("… at gmail"), unless it is a number ("see you at 5" is a time).
+fn email_pending(text: &str) -> Option<usize> {
+    // `@` alone or at a token's edge joins like "at": "john @ gmail", "john@ gmail", "john @gmail".
+    let joins_before = |t: &str| is_joiner(t) || t.starts_with('@');
+    let joins_after = |t: &str| is_joiner(t) || t.ends_with('@');
+    let mut tokens = tokens_back(text).peekable();
+    let (mut run, last) = tokens.next()?;
+    let last_in = is_joiner(last)
+        || last.contains('@')
+        || (!is_digitish(last) && tokens.peek().is_some_and(|&(_, t)| joins_after(t)));
+    if !last_in {
+        return None;
     }
-    // `run_start` is the separator before the run (or the text's start, when the run is all of it).
-    let keep = if run_start == 0 { 0 } else { run_start + 1 };
-    text.truncate(keep);
+    let mut after = last;
+    for (start, token) in tokens {
+        if !(is_joiner(token) || token.contains('@') || joins_before(after)) {
+            break;
+        }
+        run = start;
+        after = token;
+    }
+    Some(run)
+}
+
+/// Mask what interim text ends in that may be PII still being spoken — a number or an email
+/// address (see [`digits_pending`], [`email_pending`]), read after `floor` (the end of the
+/// last redaction: a tag is not PII) — or a name being given (`name_at`, from
+/// [`Redactor::name_pending`]), in place, as [`PENDING_TAG`]. Over-masking lasts until the next
+/// interim result; the final is redacted with its whole context. Allocates nothing when nothing
+/// is masked.
+fn mask_pending_tail(text: &mut String, floor: usize, name_at: Option<usize>) {
+    let end = name_at.unwrap_or(text.len());
+    let tail = text.get(floor..end).unwrap_or_default();
+    let pending = [digits_pending(tail), email_pending(tail)]
+        .into_iter()
+        .flatten()
+        .min();
+    let cut = match (pending, name_at) {
+        (Some(start), _) => {
+            // Keep one space between what is shown and the tag, as the speaker's words had.
+            let kept = text[..floor + start].trim_end().len();
+            let space = text[kept..].chars().next().filter(|c| c.is_whitespace());
+            if kept == 0 {
+                0
+            } else {
+                kept + space.map_or(0, char::len_utf8)
+            }
+        }
+        (None, Some(at)) => at,
+        (None, None) => return,
+    };
+    text.truncate(cut);
     text.push_str(PENDING_TAG);
 }
 
@@ -1313,6 +1404,15 @@ mod tests {
                 text.split_whitespace().next(),
                 "{text:?}"
             );
+            let mut end = text.len();
+            let walked: Vec<&str> = std::iter::from_fn(|| {
+                let (start, token_end) = token_before(&text, end)?;
+                end = start;
+                Some(&text[start..token_end])
+            })
+            .collect();
+            let split: Vec<&str> = text.split_whitespace().rev().collect();
+            assert_eq!(walked, split, "{text:?}");
             let mut kept = text.split_whitespace().rev().filter(|t| !is_filler(t));
             let expected = [kept.next(), kept.next()];
             match last_two_tokens(&text) {
@@ -1369,7 +1469,7 @@ mod tests {
     fn masks_a_trailing_run_of_three_digit_tokens() {
         let masked = |text: &str| {
             let mut t = text.to_owned();
-            mask_pending_tail(&mut t);
+            mask_pending_tail(&mut t, 0, None);
             t
         };
         assert_eq!(masked("my card is four one one"), "my card is [PENDING]");
@@ -1379,6 +1479,28 @@ mod tests {
         assert_eq!(masked("my card is four one"), "my card is four one");
         assert_eq!(masked("four one one thanks"), "four one one thanks");
         assert_eq!(masked(""), "");
+    }
+
+    #[test]
+    fn pending_tails_are_read_after_the_last_redaction_and_before_a_name() {
+        let masked = |text: &str, floor: usize, name_at: Option<usize>| {
+            let mut t = text.to_owned();
+            mask_pending_tail(&mut t, floor, name_at);
+            t
+        };
+        // A tag before `floor` is neither read nor masked.
+        assert_eq!(masked("[EMAIL] at 4111", 7, None), "[EMAIL] at [PENDING]");
+        assert_eq!(
+            masked("reach me at [EMAIL]", 19, None),
+            "reach me at [EMAIL]"
+        );
+        assert_eq!(masked("[PHONE] dot com", 7, None), "[PHONE] [PENDING]");
+        // A name cue masks from where it starts, or from a number before it.
+        assert_eq!(masked("that is smith s", 0, Some(8)), "that is [PENDING]");
+        assert_eq!(
+            masked("call 4111 1111 that is", 0, Some(15)),
+            "call [PENDING]"
+        );
     }
 
     #[test]
@@ -1442,6 +1564,112 @@ mod tests {
         };
         p.partial(&mut partial);
         assert_eq!(partial.text, "it is [PENDING]");
+    }
+
+    /// The interim text `p` shows for `text`.
+    fn shown(p: &mut Privacy, text: &str) -> String {
+        let mut partial = Partial {
+            conversation_id: "c".into(),
+            communication_id: None,
+            utterance_id: "u".into(),
+            channel: "EXTERNAL".into(),
+            text: text.into(),
+            confidence: 1.0,
+            start_ms: 0,
+            end_ms: 0,
+            received_at_ms: 0,
+            flags: Vec::new(),
+            state: "interim".into(),
+        };
+        p.partial(&mut partial);
+        partial.text
+    }
+
+    #[test]
+    fn interim_text_masks_digits_being_spoken_in_few_tokens() {
+        let mut p = Privacy::new(PrivacyConfig::default()).unwrap();
+        for (text, masked) in [
+            // The reviewer's cases: one long token, a social or a card with dashes.
+            (
+                "my card number is 411111111111",
+                "my card number is [PENDING]",
+            ),
+            ("my social is 078-05-", "my social is [PENDING]"),
+            ("my card is 4111-1111-1111", "my card is [PENDING]"),
+            ("my card is 411111111111", "my card is [PENDING]"),
+            // Four digits over two tokens, punctuation on them, a filler between them.
+            ("my card is 41 11", "my card is [PENDING]"),
+            ("my card is 4111, 1111,", "my card is [PENDING]"),
+            ("my card is 4111 uh", "my card is [PENDING]"),
+            ("my card is 4111 uh 1111", "my card is [PENDING]"),
+            // Spaces outside ASCII between the tokens, and before the run.
+            (
+                "my card is\u{a0}4111\u{a0}1111",
+                "my card is\u{a0}[PENDING]",
+            ),
+            ("call é\u{3000}4 1 5", "call é\u{3000}[PENDING]"),
+            // Only what follows the last redaction is masked.
+            (
+                "my card is 4111 1111 1111 1111 and 41",
+                "my card is [CREDIT_CARD] and 41",
+            ),
+            (
+                "my card is 4111 1111 1111 1111 and 4111",
+                "my card is [CREDIT_CARD] and [PENDING]",
+            ),
+        ] {
+            assert_eq!(shown(&mut p, text), masked, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn interim_text_masks_an_email_being_spoken() {
+        let mut p = Privacy::new(PrivacyConfig::default()).unwrap();
+        for (text, masked) in [
+            ("my email is john.smith@gmail", "my email is [PENDING]"),
+            ("my email is john.smith@", "my email is [PENDING]"),
+            ("my email is john.smith@gmail.", "my email is [PENDING]"),
+            (
+                "my email is john dot smith at gmail",
+                "my email is [PENDING]",
+            ),
+            (
+                "my email is john dot smith at gmail.",
+                "my email is [PENDING]",
+            ),
+            ("my email is john dot smith at", "my email is [PENDING]"),
+            ("my email is john dot smith", "my email is [PENDING]"),
+            ("my email is john underscore smith", "my email is [PENDING]"),
+            ("my email is john uh at gmail", "my email is [PENDING]"),
+            ("my email is john @ gmail", "my email is [PENDING]"),
+            ("my email is john @gmail", "my email is [PENDING]"),
+            (
+                "my email is john\u{a0}dot\u{a0}smith",
+                "my email is [PENDING]",
+            ),
+            // A finished address is redacted, and nothing around it masked.
+            ("reach me at john.smith@gmail.com", "reach me at [EMAIL]"),
+        ] {
+            assert_eq!(shown(&mut p, text), masked, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_interim_text_is_shown() {
+        let mut p = Privacy::new(PrivacyConfig::default()).unwrap();
+        for text in [
+            "I have 2 kids",
+            "see you at 5",
+            "see you at five",
+            "two plus two",
+            "it costs 250",
+            "my card is four one",
+            "room 12 b",
+            "thanks for calling how can i help",
+            "",
+        ] {
+            assert_eq!(shown(&mut p, text), text, "{text:?}");
+        }
     }
 
     #[test]
