@@ -176,9 +176,14 @@ impl Conversations {
         (state, created, evicted)
     }
 
-    /// Is this conversation tracked?
-    pub fn contains(&self, id: &str) -> bool {
-        self.map.contains_key(id)
+    /// Mark a tracked conversation active at `now_ms` (as [`Conversations::touch`] does); false
+    /// when it is not tracked. One lookup, for the common case of a conversation already known.
+    pub fn refresh(&mut self, id: &str, now_ms: i64) -> bool {
+        let Some(state) = self.map.get_mut(id) else {
+            return false;
+        };
+        state.last_seen_ms = state.last_seen_ms.max(now_ms);
+        true
     }
 
     /// The state of a tracked conversation.

@@ -455,10 +455,9 @@ impl Engine {
         }
     }
 
-    /// Has this conversation ended (and not come back since, with a final it had not given)?
+    /// Did this conversation, which is not tracked, end (rather than never start, or be evicted)?
     fn is_ended(&self, conversation_id: &str) -> bool {
-        !self.conversations.contains(conversation_id)
-            && self.ended.contains(conversation_key(conversation_id))
+        self.ended.contains(conversation_key(conversation_id))
     }
 
     /// The conversation's state after announcing it (and any eviction it caused).
@@ -487,7 +486,10 @@ impl Engine {
         );
         // After its end, a conversation's interim text is moot and a final it already gave is a
         // replay: neither brings it back. A final it did not give is delivered (flagged).
-        let after_end = self.is_ended(&t.conversation_id);
+        let tracked = self
+            .conversations
+            .refresh(&t.conversation_id, received_at_ms);
+        let after_end = !tracked && self.is_ended(&t.conversation_id);
         if after_end && !t.is_final {
             self.stats.stale_partials += 1;
             return;
@@ -496,7 +498,9 @@ impl Engine {
             self.stats.duplicates += 1;
             return;
         }
-        self.touch(&t.conversation_id, received_at_ms, out);
+        if !tracked {
+            self.touch(&t.conversation_id, received_at_ms, out);
+        }
         if let Some(n) = t.sequence {
             if !self.sequence(&t.conversation_id, n, received_at_ms, out) {
                 return;
@@ -749,12 +753,17 @@ impl Engine {
     }
 
     fn status(&mut self, s: StatusEvent, received_at_ms: i64, out: &mut Vec<Record>) {
-        if self.is_ended(&s.conversation_id) {
-            // Replayed with what the conversation said before it ended, or its end again.
-            self.stats.status_repeats += 1;
-            return;
+        if !self
+            .conversations
+            .refresh(&s.conversation_id, received_at_ms)
+        {
+            if self.is_ended(&s.conversation_id) {
+                // Replayed with what the conversation said before it ended, or its end again.
+                self.stats.status_repeats += 1;
+                return;
+            }
+            self.touch(&s.conversation_id, received_at_ms, out);
         }
-        self.touch(&s.conversation_id, received_at_ms, out);
         let Some(state) = self.conversations.get_mut(&s.conversation_id) else {
             return;
         };
