@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 
 import gcstream
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 T0 = 1_718_447_400_000  # 2024-06-15T10:30:00Z
 
@@ -147,3 +150,45 @@ def test_conversation_events_seed_004_split_across_frames() -> None:
 def test_every_seed_format_is_accepted_by_name() -> None:
     for name in ("interaction", "media", "segments", "fragments", "conversation-events"):
         assert gcstream.Engine(name).wire_format == name
+
+
+def _media_event(seq: int, i: int) -> dict[str, object]:
+    return {
+        "eventType": "transcription",
+        "eventSequence": seq,
+        "mediaSessionId": "s1",
+        "transcript": f"t{i}",
+        "isPartial": False,
+        "timestamp": f"2024-06-15T10:{30 + i // 60}:{i % 60:02}.000Z",
+    }
+
+
+@pytest.mark.parametrize(
+    ("numbers", "kinds"),
+    [
+        ([2, 1, 3, 4], ["reordered"]),  # the stream's first two events swapped
+        ([1, 2, 3, 4, 5, 2, 3, 4], ["reset"]),  # the sender restarts; its new event 1 is lost
+        ([1, 2, 1, 2, 3], ["reset"]),  # the sender restarts early
+        ([3, 1, 2, 4, 5], ["reordered", "reordered"]),  # first three rotated: 3 is not missing
+    ],
+)
+def test_media_seed_001_sequences_keep_every_event(numbers: list[int], kinds: list[str]) -> None:
+    eng = gcstream.Engine("media", pii_hold_ms=0)
+    frames = [json.dumps([_media_event(n, i)]) for i, n in enumerate(numbers)]
+    out = _run(eng, frames, T0 + 3_600_000)
+    assert sorted(u.text for u in _of(out, gcstream.Utterance)) == [f"t{i}" for i in range(len(numbers))]
+    assert [g.kind for g in _of(out, gcstream.Gap)] == kinds
+
+
+@given(st.data())
+def test_media_seed_001_shuffled_repeats_drop_only_repeats(data: st.DataObject) -> None:
+    n = data.draw(st.integers(1, 60))
+    repeats = data.draw(st.lists(st.integers(1, n), max_size=10))
+    # Each number's event is the same whenever it is sent, so a repeat is a true repeat.
+    sends = data.draw(st.permutations([*range(1, n + 1), *repeats]))
+    eng = gcstream.Engine("media", pii_hold_ms=0)
+    out = _run(eng, [json.dumps([_media_event(k, k)]) for k in sends], T0 + 3_600_000)
+    assert sorted(u.text for u in _of(out, gcstream.Utterance)) == sorted(f"t{k}" for k in range(1, n + 1))
+    kinds = [g.kind for g in _of(out, gcstream.Gap)]
+    assert "reset" not in kinds
+    assert kinds.count("duplicate") == len(repeats)

@@ -397,7 +397,14 @@ class ConversationUpdate:
 
 @final
 class Gap:
-    """Lost (``missing``), ``duplicate`` or ``reordered`` sequence numbers on a numbered stream."""
+    """Lost (``missing``), ``duplicate`` or ``reordered`` sequence numbers on a numbered stream,
+    or a restart of its numbering (``reset``).
+
+    Only a ``duplicate`` (the same number with the same event again) stands in place of its event,
+    which is dropped; a ``reordered`` or ``reset`` event is processed as usual. ``count`` is the
+    number of numbers skipped for ``missing``, 1 for ``duplicate`` and ``reordered``, 0 for
+    ``reset``.
+    """
 
     __match_args__: ClassVar[tuple[str, ...]]
     @property

@@ -27,8 +27,8 @@
 //! 2. **Decoding** per wire format into [`Event`]s. A framing or decoding error becomes a
 //!    `Rejected` record; the documents around it are unaffected.
 //! 3. **Sequence** numbers, where the stream has them, are checked per conversation
-//!    ([`crate::sequence`]): gaps, reorders and restarts become `Gap` records, a duplicate number
-//!    becomes a `Gap` record instead of its event.
+//!    ([`crate::sequence`]): gaps, reorders and restarts become `Gap` records, a repeat of an
+//!    event already seen (same number, same key and text) becomes a `Gap` record instead of it.
 //! 4. **Quality gates** ([`crate::quality`]) flag (or, by explicit policy, drop and count) each
 //!    transcript; an interruption resets the speaker's pending partials.
 //! 5. **Coalescing** ([`crate::coalesce`]): interim results become `Partial` records; a final is
@@ -502,7 +502,7 @@ impl Engine {
             self.touch(&t.conversation_id, received_at_ms, out);
         }
         if let Some(n) = t.sequence {
-            if !self.sequence(&t.conversation_id, n, received_at_ms, out) {
+            if !self.sequence(&t, n, received_at_ms, out) {
                 return;
             }
         }
@@ -642,18 +642,21 @@ impl Engine {
         self.released = released;
     }
 
-    /// Check a sequence number; false when the event is a duplicate and must be dropped.
-    fn sequence(
-        &mut self,
-        conversation_id: &str,
-        n: i64,
-        at_ms: i64,
-        out: &mut Vec<Record>,
-    ) -> bool {
+    /// Check the event's sequence number `n`; false when the event is certainly a repeat of one
+    /// already seen and must be dropped.
+    fn sequence(&mut self, t: &TranscriptEvent, n: i64, at_ms: i64, out: &mut Vec<Record>) -> bool {
+        let conversation_id = t.conversation_id.as_str();
         let Some(conv) = self.conversations.get_mut(conversation_id) else {
             return true;
         };
-        let (kind, expected, got, count) = match conv.sequence.observe(n) {
+        // The identity tells a repeat from a restarted stream's event with the same number: the
+        // decoder's key carries the timestamp, and the text and finality tell apart even events
+        // that have none.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        t.utterance_id.hash(&mut h);
+        t.text.hash(&mut h);
+        t.is_final.hash(&mut h);
+        let (kind, expected, got, count) = match conv.sequence.observe(n, h.finish()) {
             SeqOutcome::First | SeqOutcome::InOrder => return true,
             SeqOutcome::Missing {
                 expected,

@@ -124,7 +124,9 @@ pub struct Participant {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Gap {
     pub stream: String,
-    /// `missing`, `duplicate`, `reordered` or `reset`.
+    /// `missing` (`count` numbers skipped), `reordered` (a number the stream had passed arrived;
+    /// its event is processed), `duplicate` (the same event again: the only kind whose event is
+    /// dropped) or `reset` (the numbering started again at `got`; its event is processed).
     pub kind: String,
     pub expected: i64,
     pub got: i64,

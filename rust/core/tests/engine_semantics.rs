@@ -194,6 +194,46 @@ fn sequences_report_gaps_duplicates_reorders_and_resets() {
     assert_eq!(utterances(&got).len(), 6);
 }
 
+/// (utterance texts, gap kinds) of seed 001 events numbered `numbers`, each a distinct event.
+fn media_run(numbers: &[i64]) -> (Vec<String>, Vec<String>) {
+    let mut e = Engine::new(EngineConfig::for_format(WireFormat::Media)).unwrap();
+    let events: Vec<String> = numbers
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!(r#"{{"eventType":"transcription","eventSequence":{n},"mediaSessionId":"m","transcript":"t{i}","isPartial":false,"timestamp":{}}}"#, 1000 + i))
+        .collect();
+    let got = run(&mut e, &[format!("[{}]", events.join(",")).into_bytes()]);
+    let mut texts: Vec<String> = utterances(&got).iter().map(|u| u.text.clone()).collect();
+    texts.sort();
+    let gaps = got
+        .iter()
+        .filter_map(|r| match r {
+            Record::Gap(g) => Some(g.kind.clone()),
+            _ => None,
+        })
+        .collect();
+    (texts, gaps)
+}
+
+#[test]
+fn sequences_never_drop_an_event_they_have_not_seen() {
+    for (numbers, kinds) in [
+        (&[2, 1, 3, 4][..], &["reordered"][..]),
+        (&[1, 2, 3, 4, 5, 2, 3, 4], &["reset"]),
+        (&[1, 2, 1, 2, 3], &["reset"]),
+        (&[3, 1, 2, 4, 5], &["reordered", "reordered"]),
+    ] {
+        let (texts, gaps) = media_run(numbers);
+        let mut all: Vec<String> = (0..numbers.len()).map(|i| format!("t{i}")).collect();
+        all.sort();
+        assert_eq!(
+            (texts, gaps),
+            (all, kinds.iter().map(|k| (*k).to_owned()).collect()),
+            "{numbers:?}"
+        );
+    }
+}
+
 #[test]
 fn conversation_end_flushes_and_summarises() {
     let mut e = Engine::new(EngineConfig::default()).unwrap();
