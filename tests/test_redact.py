@@ -26,6 +26,8 @@ from typing import Any
 import gcstream
 import pytest
 from gcstream import ConfigError, Redactor
+from hypothesis import given
+from hypothesis import strategies as st
 
 ENTITY_KIND = {
     "CREDIT_CARD": "credit_card",
@@ -528,3 +530,138 @@ def test_redact_many_rejects_what_is_not_a_list_of_str(redactor: Redactor) -> No
         redactor.redact_many(["fine", b"not text"])
     with pytest.raises(TypeError):
         redactor.redact_many(42)
+
+
+# --- spaces and dashes outside ASCII ---------------------------------------------------------------
+
+UNICODE_SPACES = "\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+"""Every space outside ASCII (Unicode ``White_Space``, what ``str.split()`` splits on too)."""
+
+UNICODE_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2212\ufe63\uff0d"
+"""Hyphens, dashes and minus signs outside ASCII."""
+
+
+@pytest.mark.parametrize("space", UNICODE_SPACES)
+def test_unicode_spaces_and_dashes_group_digits(redactor: Redactor, space: str) -> None:
+    for dash in UNICODE_DASHES:
+        card = space.join(["4111", "1111", "1111", "1111"])
+        phone = f"(212){space}555{dash}0187"
+        ssn = f"078{dash}05{dash}1121"
+        text = f"My card is {card}, phone {phone}, ssn {ssn}."
+        assert redactor.redact(text) == "My card is [CREDIT_CARD], phone [PHONE], ssn [SSN].", ascii(text)
+        assert [(f.kind, text[f.start : f.end]) for f in redactor.scan(text)] == [
+            ("credit_card", card),
+            ("phone", phone),
+            ("ssn", ssn),
+        ]
+        spaced = f"call{space}212{space}555{space}0187{space}or{space}078{space}05{space}1121"
+        assert redactor.redact(spaced) == f"call{space}[PHONE]{space}or{space}[SSN]"
+
+
+LOOKALIKE_PIECES = [
+    "4111 1111 1111 1111",
+    "5555-5555-5555-4444",
+    "3782 822463 10005",
+    "(415) 555-0132",
+    "212-555-0187",
+    "+44 20 7123 4567",
+    "078-05-1123",
+    "219 09 1234",
+    "four one one one one one one one one one one one one one one one",
+    "five five five - two three four - five six seven eight",
+    "john dot smith at gmail dot com",
+    "my card is",
+    "call me on",
+    "the ticket 4471",
+    "twenty-one",
+    "x-ray",
+    "thanks",
+    "-",
+    ",",
+    "caf\u00e9 \u2019s",
+]
+
+
+@given(
+    pieces=st.lists(st.sampled_from(LOOKALIKE_PIECES), min_size=1, max_size=6),
+    picks=st.lists(st.integers(0, 2 * len(UNICODE_SPACES + UNICODE_DASHES)), min_size=64, max_size=64),
+)
+def test_unicode_lookalikes_find_what_ascii_finds(pieces: list[str], picks: list[int]) -> None:
+    """Each ASCII space or ``-`` replaced by a look-alike outside ASCII (or kept) gives the same
+    findings at the same code-point spans, and the same redaction up to those characters."""
+    r = Redactor()
+    text = " ".join(pieces)
+    alike, k = [], 0
+    for c in text:
+        if c in " -":
+            choices = UNICODE_SPACES if c == " " else UNICODE_DASHES
+            pick = picks[k % len(picks)]
+            k += 1
+            alike.append(choices[pick % len(choices)] if pick < len(picks) // 2 else c)
+        else:
+            alike.append(c)
+    alike_text = "".join(alike)
+    assert [(f.kind, f.start, f.end) for f in r.scan(alike_text)] == [
+        (f.kind, f.start, f.end) for f in r.scan(text)
+    ], ascii(alike_text)
+    back = str.maketrans(dict.fromkeys(UNICODE_SPACES, " ") | dict.fromkeys(UNICODE_DASHES, "-"))
+    assert r.redact(alike_text).translate(back) == r.redact(text)
+
+
+def transcription(utterance_id: str, text: str, tokens: list[str], *, final: bool = True) -> str:
+    """One transcription message whose four text fields carry ``text`` and its ``tokens``."""
+    words = [
+        {"confidence": 0.9, "offsetMs": 500 + 200 * i, "durationMs": 180, "word": w}
+        for i, w in enumerate(tokens)
+    ]
+    alternative = {
+        "confidence": 0.9,
+        "offsetMs": 500,
+        "durationMs": 200 * len(tokens),
+        "transcript": text,
+        "decoratedTranscript": text,
+        "words": words,
+        "decoratedWords": words,
+    }
+    body = {
+        "conversationId": "c1",
+        "sessionStartTimeMs": 1_000,
+        "transcripts": [
+            {
+                "utteranceId": utterance_id,
+                "isFinal": final,
+                "channel": "EXTERNAL",
+                "alternatives": [alternative],
+            }
+        ],
+    }
+    return json.dumps({"topicName": "v2.conversations.c1.transcription", "version": "2", "eventBody": body})
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u202f", "\u2009", "\u2007", "\u3000"])
+@pytest.mark.parametrize("tokens", ["split", "whole"])
+def test_engine_redacts_values_grouped_with_unicode_spaces(space: str, tokens: str) -> None:
+    """Text, decorated text and both word lists lose the values, whether the word lists split
+    at the spaces outside ASCII (as ``str.split`` does) or keep each value in one entry."""
+    card = space.join(["4111", "1111", "1111", "1111"])
+    text = f"My card is {card}, phone (212){space}555{space}0187, ssn 078\u201105\u20111121 thanks"
+    engine = gcstream.Engine()
+    records = engine.feed(
+        transcription("u1", text, text.split() if tokens == "split" else text.split(" ")),
+        received_at_ms=5_000,
+    )
+    records += engine.finish()
+    (utt,) = [r for r in records if isinstance(r, gcstream.Utterance)]
+    fields = [utt.text, utt.decorated_text] + [w.word for w in utt.words + utt.decorated_words]
+    assert not [f for f in fields if any(c.isdigit() for c in f)], fields
+    for field in (utt.text, utt.decorated_text):
+        assert all(t in field for t in ("[CREDIT_CARD]", "[PHONE]", "[SSN]")), field
+
+
+@pytest.mark.parametrize("space", [" ", "\u00a0", "\u202f", "\u3000"])
+def test_interim_text_masks_digit_groups_split_by_any_space(space: str) -> None:
+    text = space.join(["my card is 4111", "1111", "1111"])
+    engine = gcstream.Engine()
+    records = engine.feed(transcription("u1", text, text.split(), final=False), received_at_ms=5_000)
+    (partial,) = [r for r in records if isinstance(r, gcstream.Partial)]
+    assert partial.text == "my card is [PENDING]"

@@ -179,7 +179,10 @@ class Redactor:
     Detects SSNs (structural rules), phone numbers (national and international), emails (with a
     TLD check) and payment cards (13 to 19 digits, brand prefixes, Luhn) in digit form and, with
     ``spoken=True``, as speech recognisers write them ("four one one one…", "oh", "double five",
-    "plus forty four…", "john dot smith at gmail dot com"). With ``person_name`` in ``kinds``,
+    "plus forty four…", "john dot smith at gmail dot com"). Digit groups may be separated by
+    spaces, ``-``, ``.`` and parentheses, or by their look-alikes outside ASCII: any Unicode
+    space (no-break, thin, figure, ideographic, …) and the Unicode hyphens, dashes and minus
+    signs (U+2010-U+2014, U+2212, U+FE63, U+FF0D). With ``person_name`` in ``kinds``,
     also person names, found without a model or a name list: a spelling of the word before it
     ("smith s m i t h", "hill h i double l"), which then marks the word's other uses too;
     a spelling or name words after a cue ("my name is o s c a r", "last name is garcia", "the

@@ -60,7 +60,7 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 use crate::engine::ConfigError;
 use crate::record::{Partial, PiiFinding, Utterance, Word};
-use crate::redact::{CustomPattern, Finding, PiiKind, Redactor, RedactorConfig};
+use crate::redact::{self, CustomPattern, Finding, PiiKind, Redactor, RedactorConfig};
 
 /// Words of already-emitted word lists kept per lane as context for the next utterance.
 pub const TAIL_WORDS: usize = 40;
@@ -988,14 +988,16 @@ fn trim_to_alphanumeric(token: &str) -> &str {
     &token[start..end]
 }
 
-/// Digits (with `-` or `.` between them), or a number word ("oh", "double", "twenty", …).
+/// Digits (with `-`, `.` or a dash outside ASCII between them, as the redactor groups them), or
+/// a number word ("oh", "double", "twenty", …).
 fn is_digitish(token: &str) -> bool {
-    let t = trim_to_alphanumeric(token).as_bytes();
+    let trimmed = trim_to_alphanumeric(token);
+    let t = trimmed.as_bytes();
     match t.first() {
         None => false,
-        Some(b'0'..=b'9') => t
-            .iter()
-            .all(|&b| b.is_ascii_digit() || b == b'-' || b == b'.'),
+        Some(b'0'..=b'9') => trimmed
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == '.' || redact::is_dash(c)),
         Some(_) if t.len() > 9 => false,
         Some(_) => {
             let mut lower = [0u8; 9];
@@ -1476,6 +1478,14 @@ mod tests {
         assert_eq!(masked("four one one"), "[PENDING]");
         assert_eq!(masked(" 4 1 1"), "[PENDING]");
         assert_eq!(masked("card  4  1 1"), "card [PENDING]");
+        // Whitespace and dashes outside ASCII, as the redactor reads them.
+        assert_eq!(masked("card 4111\u{a0}1111\u{202f}1111"), "card [PENDING]");
+        assert_eq!(
+            masked("card\u{3000}4111 1111\u{2011}2222 3"),
+            "card\u{3000}[PENDING]"
+        );
+        assert_eq!(masked("caf\u{e9} 4 1 1"), "caf\u{e9} [PENDING]");
+        assert_eq!(masked("4111\u{2019}1111 1 1"), "4111\u{2019}1111 1 1");
         assert_eq!(masked("my card is four one"), "my card is four one");
         assert_eq!(masked("four one one thanks"), "four one one thanks");
         assert_eq!(masked(""), "");
@@ -1913,6 +1923,81 @@ mod harmonize_tests {
             engine: None,
             pii: Vec::new(),
             flags: Vec::new(),
+        }
+    }
+
+    /// Words as `split_whitespace` splits (at spaces outside ASCII too), timed like [`timed`].
+    fn timed_split(text: &str, start_ms: i64) -> Vec<Word> {
+        text.split_whitespace()
+            .enumerate()
+            .map(|(i, w)| Word {
+                word: w.into(),
+                offset_ms: start_ms + 300 * i as i64,
+                duration_ms: 250,
+                confidence: 1.0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn values_grouped_by_spaces_outside_ascii_leave_no_field() {
+        let no_digit = |u: &Utterance| {
+            let words = u
+                .words
+                .iter()
+                .chain(&u.decorated_words)
+                .map(|w| w.word.as_str());
+            [u.text.as_str(), u.decorated_text.as_str()]
+                .into_iter()
+                .chain(words)
+                .all(|f| !f.chars().any(|c| c.is_ascii_digit()))
+        };
+        for sp in ['\u{a0}', '\u{202f}', '\u{2009}', '\u{3000}'] {
+            let text =
+                format!("my card is 4111{sp}1111{sp}1111{sp}1111 phone 212{sp}555\u{2011}0187");
+            // Word lists that keep each value in one entry, and lists that split at `sp`.
+            for words in [timed(&text, 0), timed_split(&text, 0)] {
+                let u = utterance("1", &text, &text, words.clone(), words);
+                let mut p = Privacy::new(PrivacyConfig::default()).unwrap();
+                let out = p
+                    .flush()
+                    .into_iter()
+                    .chain(p.utterance(u, 0))
+                    .chain(p.flush());
+                let out: Vec<Utterance> = out.collect();
+                assert_eq!(out.len(), 1);
+                assert_eq!(
+                    out[0].decorated_text,
+                    "my card is [CREDIT_CARD] phone [PHONE]"
+                );
+                assert!(no_digit(&out[0]), "{:?}", out[0]);
+            }
+            // Split over two utterances: the end of the first (read by characters, as it is not
+            // ASCII) keeps it open for the second.
+            let mut p = Privacy::new(PrivacyConfig::default()).unwrap();
+            let first = format!("my card is 4111{sp}1111");
+            let second = format!("1111{sp}1111 thanks");
+            let u1 = utterance(
+                "1",
+                &first,
+                &first,
+                timed(&first, 0),
+                timed_split(&first, 0),
+            );
+            let u2 = utterance(
+                "2",
+                &second,
+                &second,
+                timed(&second, 900),
+                timed_split(&second, 900),
+            );
+            let mut out = p.utterance(u1, 0);
+            out.extend(p.utterance(u2, 100));
+            out.extend(p.flush());
+            assert_eq!(out.len(), 2);
+            assert_eq!(out[0].decorated_text, "my card is [CREDIT_CARD]");
+            assert_eq!(out[1].decorated_text, "[CREDIT_CARD] thanks");
+            assert!(out.iter().all(no_digit), "{out:?}");
         }
     }
 

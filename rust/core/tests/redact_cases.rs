@@ -479,6 +479,199 @@ fn random_sentences_hold_the_invariants() {
     }
 }
 
+// --- spaces and dashes outside ASCII -------------------------------------------------------------
+
+/// Spaces outside ASCII: every one with the Unicode `White_Space` property.
+const UNICODE_SPACES: &[char] = &[
+    '\u{85}', '\u{a0}', '\u{1680}', '\u{2000}', '\u{2001}', '\u{2002}', '\u{2003}', '\u{2004}',
+    '\u{2005}', '\u{2006}', '\u{2007}', '\u{2008}', '\u{2009}', '\u{200a}', '\u{2028}', '\u{2029}',
+    '\u{202f}', '\u{205f}', '\u{3000}',
+];
+
+/// Hyphens, dashes and minus signs outside ASCII.
+const UNICODE_DASHES: &[char] = &[
+    '\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}', '\u{2212}', '\u{fe63}', '\u{ff0d}',
+];
+
+#[test]
+fn unicode_spaces_and_dashes_group_digits() {
+    let r = redactor();
+    let (text, found) = r.redact("4111\u{a0}1111\u{a0}1111\u{a0}1111");
+    assert_eq!(text, "[CREDIT_CARD]");
+    assert_eq!(found.len(), 1);
+    for &sp in UNICODE_SPACES {
+        for &dash in UNICODE_DASHES {
+            let card = format!("4111{sp}1111{sp}1111{sp}1111");
+            let phone = format!("(212){sp}555{dash}0187");
+            let ssn = format!("078{dash}05{dash}1121");
+            let text = format!("My card is {card}, phone {phone}, ssn {ssn}.");
+            let (red, found) = r.redact(&text);
+            assert_eq!(
+                red, "My card is [CREDIT_CARD], phone [PHONE], ssn [SSN].",
+                "{text:?}"
+            );
+            let spans: Vec<(PiiKind, &str)> = found
+                .iter()
+                .map(|f| (f.kind, &text[f.start..f.end]))
+                .collect();
+            assert_eq!(
+                spans,
+                [
+                    (PiiKind::CreditCard, card.as_str()),
+                    (PiiKind::Phone, phone.as_str()),
+                    (PiiKind::Ssn, ssn.as_str()),
+                ]
+            );
+            // Dashes group a card, spaces an SSN, and a space may stand between words too.
+            let text =
+                format!("card{sp}4111{dash}1111{dash}1111{dash}1111{sp}ssn{sp}078{sp}05{sp}1121");
+            assert_eq!(
+                r.redact(&text).0,
+                format!("card{sp}[CREDIT_CARD]{sp}ssn{sp}[SSN]")
+            );
+            let text = format!("call{sp}212{sp}555{sp}0187{sp}or{sp}555{dash}0132{sp}please");
+            assert_eq!(
+                r.redact(&text).0,
+                format!("call{sp}[PHONE]{sp}or{sp}[PHONE]{sp}please")
+            );
+        }
+    }
+    // Spoken digits too, and a dash as its own token between words is still a separator.
+    let text = "four\u{a0}one\u{a0}one\u{a0}one one one one one one one one one one one one one";
+    assert_eq!(r.redact(text).0, "[CREDIT_CARD]");
+    assert_eq!(
+        r.redact("ssn 078 \u{2014} 05 \u{2014} 1121 ok").0,
+        "ssn [SSN] ok"
+    );
+    // Other characters outside ASCII that share a lead byte with them stay letters: no number.
+    for text in [
+        "4111\u{2019}1111\u{2019}1111\u{2019}1111",
+        "4111\u{b7}1111\u{b7}1111\u{b7}1111",
+        "4111\u{200b}1111\u{200b}1111\u{200b}1111",
+        "it\u{2019}s 4111\u{2015}1111",
+    ] {
+        assert!(r.scan(text).is_empty(), "{text:?}");
+    }
+}
+
+/// `text` with some of its ASCII spaces and `-` replaced by look-alikes outside ASCII (picked
+/// by `next`), and where each byte offset of `text` lands in the new text.
+fn unicode_lookalike(text: &str, next: &mut impl FnMut() -> u64) -> (String, Vec<usize>) {
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut at = Vec::with_capacity(text.len() + 1);
+    // A written address is ASCII: a dash in it is not to be replaced.
+    let dashes = !text.contains('@');
+    for c in text.chars() {
+        for _ in 0..c.len_utf8() {
+            at.push(out.len());
+        }
+        let r = next();
+        match c {
+            ' ' if r % 3 != 0 => out.push(UNICODE_SPACES[(r >> 8) as usize % UNICODE_SPACES.len()]),
+            '-' if dashes && r % 3 != 0 => {
+                out.push(UNICODE_DASHES[(r >> 8) as usize % UNICODE_DASHES.len()]);
+            }
+            c => out.push(c),
+        }
+    }
+    at.push(out.len());
+    (out, at)
+}
+
+/// Replacing ASCII spaces and dashes by look-alikes outside ASCII finds the same things, with
+/// the spans of the new text: on the recall and precision lists and on random sentences.
+#[test]
+fn unicode_lookalikes_find_what_ascii_finds() {
+    const VOCAB: &[&str] = &[
+        "one",
+        "two",
+        "oh",
+        "double",
+        "nine",
+        "twenty",
+        "thirteen",
+        "hundred",
+        "thousand",
+        "plus",
+        "uh",
+        "dash",
+        "at",
+        "dot",
+        "gmail",
+        "com",
+        "j",
+        "a",
+        "x",
+        "4111",
+        "1111",
+        "555",
+        "0132",
+        "078",
+        "05",
+        "1123",
+        "(415)",
+        "+44",
+        "-",
+        ".",
+        ",",
+        "@",
+        "and",
+        "the",
+        "card",
+        "é",
+        "☕",
+        "’",
+        "4",
+        "19",
+        "twenty-one",
+        "x86",
+        "212-555-0187",
+        "078-05-1121",
+    ];
+    let r = redactor();
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut texts: Vec<String> = RECALL
+        .iter()
+        .map(|(i, _)| (*i).to_owned())
+        .chain(PRECISION.iter().map(|t| (*t).to_owned()))
+        .collect();
+    for _ in 0..3000 {
+        let mut text = String::new();
+        for _ in 0..next() % 40 {
+            text.push_str(VOCAB[(next() % VOCAB.len() as u64) as usize]);
+            if next() % 5 != 0 {
+                text.push(' ');
+            }
+        }
+        texts.push(text);
+    }
+    let mut found_any = 0;
+    for text in &texts {
+        let want = r.scan(text);
+        for _ in 0..3 {
+            let (alike, at) = unicode_lookalike(text, &mut next);
+            let got = r.scan(&alike);
+            let mapped: Vec<(PiiKind, usize, usize)> = want
+                .iter()
+                .map(|f| (f.kind, at[f.start], at[f.end]))
+                .collect();
+            let got: Vec<(PiiKind, usize, usize)> =
+                got.iter().map(|f| (f.kind, f.start, f.end)).collect();
+            assert_eq!(got, mapped, "{text:?} as {alike:?}");
+            let (red, _) = r.redact(&alike);
+            assert_eq!(r.redact(&red).0, red, "not idempotent on {alike:?}");
+        }
+        found_any += usize::from(!want.is_empty());
+    }
+    assert!(found_any > 500, "only {found_any} texts with findings");
+}
+
 // --- person names (opt-in) ---------------------------------------------------------------------
 
 fn names_redactor() -> Redactor {

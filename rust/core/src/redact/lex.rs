@@ -5,22 +5,35 @@
 //! tokens, one `match` on the token packed into a `u64` (which the compiler turns into a
 //! binary search over constants). Most tokens are ordinary words that fall through that match
 //! and are skipped.
+//!
+//! Outside ASCII, the spaces and dashes that people and word processors put between digit groups
+//! (`4111\u{a0}1111`, `078\u{2011}05\u{2011}1121`) are read as the ASCII space and `-` they
+//! stand for (see [`sep_at`]); every other character outside ASCII is part of a word. Only the
+//! few lead bytes such a separator can start with ([`C_LEAD`]) cost a second look, so ASCII text
+//! pays nothing for it.
 
 /// Whitespace byte.
 pub(crate) const C_WS: u8 = 0;
-/// Letter, apostrophe, or any byte of a non-ASCII character (treated as part of a word).
+/// Letter, apostrophe, or a byte of a character outside ASCII (treated as part of a word) other
+/// than a [`C_LEAD`] byte.
 pub(crate) const C_ALPHA: u8 = 1;
 /// ASCII digit.
 pub(crate) const C_DIGIT: u8 = 2;
 /// Any other ASCII byte: punctuation and control characters.
 pub(crate) const C_PUNCT: u8 = 3;
+/// The first byte of a character outside ASCII that may be a space or a dash (`0xC2`, `0xE1`,
+/// `0xE2`, `0xE3`, `0xEF`): [`sep_at`] tells; when it is neither, the character is part of a
+/// word like any other outside ASCII.
+pub(crate) const C_LEAD: u8 = 4;
 
 const fn build_classes() -> [u8; 256] {
     let mut t = [C_PUNCT; 256];
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
-        t[i] = if b.is_ascii_alphabetic() || b == b'\'' || b >= 0x80 {
+        t[i] = if matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEF) {
+            C_LEAD
+        } else if b.is_ascii_alphabetic() || b == b'\'' || b >= 0x80 {
             C_ALPHA
         } else if b.is_ascii_digit() {
             C_DIGIT
@@ -40,13 +53,14 @@ pub(crate) static CLASS: [u8; 256] = build_classes();
 /// What a token is made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TokKind {
-    /// Letters only (apostrophes and non-ASCII bytes count as letters).
+    /// Letters only (apostrophes and characters outside ASCII count as letters).
     Word,
     /// ASCII digits only.
     Digits,
     /// Letters and digits glued together (`x86`, `is415`): never part of a number.
     Mixed,
-    /// One punctuation byte.
+    /// One punctuation byte, or a dash outside ASCII as `b'-'` (then `end - start` is its
+    /// length in bytes).
     Punct(u8),
 }
 
@@ -58,81 +72,184 @@ pub(crate) struct Tok {
     pub kind: TokKind,
 }
 
-/// The next token at or after `i`, skipping whitespace.
+/// The space or dash outside ASCII that starts at `b[i]`, as the ASCII byte the scanners read
+/// it as (`b' '` or `b'-'`) with its length in bytes; `None` for anything else.
+///
+/// The spaces are those with the Unicode `White_Space` property (what `char::is_whitespace`
+/// and `str::split_whitespace` take, so the privacy layer splits words where the scanners do):
+/// U+0085, U+00A0, U+1680, U+2000–U+200A, U+2028, U+2029, U+202F, U+205F and U+3000. The dashes
+/// are the hyphens, dashes and minus signs found between digit groups: U+2010–U+2014, U+2212,
+/// U+FE63 and U+FF0D. Matched on the UTF-8 bytes, with no decoding.
 #[inline]
-pub(crate) fn next_token(b: &[u8], mut i: usize) -> Option<Tok> {
-    while i < b.len() && CLASS[b[i] as usize] == C_WS {
-        i += 1;
+pub(crate) fn sep_at(b: &[u8], i: usize) -> Option<(u8, usize)> {
+    if CLASS[*b.get(i)? as usize] == C_LEAD {
+        sep_bytes(&b[i..])
+    } else {
+        None
     }
-    if i >= b.len() {
-        return None;
+}
+
+/// The separator that ends at `b[..e]` (see [`sep_at`]), `e` on a character boundary.
+#[inline]
+pub(crate) fn sep_before(b: &[u8], e: usize) -> Option<(u8, usize)> {
+    // Every separator ends in a continuation byte, and is two bytes long after 0xC2 or three.
+    if e < 2 || b[e - 1] < 0x80 {
+        None
+    } else if b[e - 2] == 0xC2 {
+        sep_bytes(&b[e - 2..e])
+    } else if e >= 3 && CLASS[b[e - 3] as usize] == C_LEAD {
+        sep_bytes(&b[e - 3..e]).filter(|&(_, n)| n == 3)
+    } else {
+        None
     }
-    let start = i;
-    let c = CLASS[b[i] as usize];
-    if c == C_PUNCT {
-        return Some(Tok {
-            start,
-            end: i + 1,
-            kind: TokKind::Punct(b[i]),
-        });
+}
+
+fn sep_bytes(s: &[u8]) -> Option<(u8, usize)> {
+    match s {
+        // U+0085, U+00A0.
+        [0xC2, 0x85 | 0xA0, ..] => Some((b' ', 2)),
+        // U+1680; U+2000–U+200A, U+2028, U+2029, U+202F; U+205F; U+3000.
+        [0xE1, 0x9A, 0x80, ..]
+        | [0xE2, 0x80, 0x80..=0x8A | 0xA8 | 0xA9 | 0xAF, ..]
+        | [0xE2, 0x81, 0x9F, ..]
+        | [0xE3, 0x80, 0x80, ..] => Some((b' ', 3)),
+        // U+2010–U+2014; U+2212; U+FE63; U+FF0D.
+        [0xE2, 0x80, 0x90..=0x94, ..]
+        | [0xE2, 0x88, 0x92, ..]
+        | [0xEF, 0xB9, 0xA3, ..]
+        | [0xEF, 0xBC, 0x8D, ..] => Some((b'-', 3)),
+        _ => None,
     }
+}
+
+/// True when the scanners read `c` as `-`: a dash outside ASCII (see [`sep_at`]). The privacy
+/// layer, which reads tokens by characters, asks this to agree with them.
+pub(crate) fn is_dash(c: char) -> bool {
+    let mut buf = [0u8; 4];
+    let s = c.encode_utf8(&mut buf);
+    sep_at(s.as_bytes(), 0) == Some((b'-', s.len()))
+}
+
+/// The first byte at or after `i` that is not whitespace, ASCII or not.
+#[inline]
+pub(crate) fn skip_space(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() {
+        match CLASS[b[i] as usize] {
+            C_WS => i += 1,
+            C_LEAD => match sep_at(b, i) {
+                Some((b' ', n)) => i += n,
+                _ => break,
+            },
+            _ => break,
+        }
+    }
+    i
+}
+
+/// The end of the letters and digits from `i` on, and the classes seen among them
+/// (`C_ALPHA | C_DIGIT` bits).
+#[inline]
+pub(crate) fn alnum_end(b: &[u8], mut i: usize) -> (usize, u8) {
     let mut seen = 0u8;
     while i < b.len() {
-        let c = CLASS[b[i] as usize];
-        if c != C_ALPHA && c != C_DIGIT {
-            break;
+        match CLASS[b[i] as usize] {
+            c @ (C_ALPHA | C_DIGIT) => seen |= c,
+            C_LEAD if sep_at(b, i).is_none() => seen |= C_ALPHA,
+            _ => break,
         }
-        seen |= c;
         i += 1;
     }
-    let kind = match seen {
+    (i, seen)
+}
+
+fn tok_kind(seen: u8) -> TokKind {
+    match seen {
         C_ALPHA => TokKind::Word,
         C_DIGIT => TokKind::Digits,
         _ => TokKind::Mixed,
-    };
+    }
+}
+
+/// The next token at or after `i`, skipping whitespace.
+#[inline]
+pub(crate) fn next_token(b: &[u8], i: usize) -> Option<Tok> {
+    let start = skip_space(b, i);
+    if start >= b.len() {
+        return None;
+    }
+    match CLASS[b[start] as usize] {
+        C_PUNCT => {
+            return Some(Tok {
+                start,
+                end: start + 1,
+                kind: TokKind::Punct(b[start]),
+            });
+        }
+        // `skip_space` took the spaces: a separator here is a dash.
+        C_LEAD => {
+            if let Some((p, n)) = sep_at(b, start) {
+                return Some(Tok {
+                    start,
+                    end: start + n,
+                    kind: TokKind::Punct(p),
+                });
+            }
+        }
+        _ => {}
+    }
+    let (end, seen) = alnum_end(b, start);
     Some(Tok {
         start,
-        end: i,
-        kind,
+        end,
+        kind: tok_kind(seen),
     })
 }
 
 /// The token that ends at or before `end`, skipping whitespace backwards.
 pub(crate) fn prev_token(b: &[u8], end: usize) -> Option<Tok> {
     let mut e = end;
-    while e > 0 && CLASS[b[e - 1] as usize] == C_WS {
-        e -= 1;
+    loop {
+        while e > 0 && CLASS[b[e - 1] as usize] == C_WS {
+            e -= 1;
+        }
+        match sep_before(b, e) {
+            Some((b' ', n)) => e -= n,
+            _ => break,
+        }
     }
     if e == 0 {
         return None;
     }
-    let c = CLASS[b[e - 1] as usize];
-    if c == C_PUNCT {
+    if CLASS[b[e - 1] as usize] == C_PUNCT {
         return Some(Tok {
             start: e - 1,
             end: e,
             kind: TokKind::Punct(b[e - 1]),
         });
     }
+    if let Some((p, n)) = sep_before(b, e) {
+        return Some(Tok {
+            start: e - n,
+            end: e,
+            kind: TokKind::Punct(p),
+        });
+    }
     let mut s = e;
     let mut seen = 0u8;
     while s > 0 {
-        let c = CLASS[b[s - 1] as usize];
-        if c != C_ALPHA && c != C_DIGIT {
-            break;
+        // A separator is seen at its last byte; a lead byte reached here starts a letter.
+        match CLASS[b[s - 1] as usize] {
+            C_ALPHA if sep_before(b, s).is_some() => break,
+            C_ALPHA | C_LEAD => seen |= C_ALPHA,
+            C_DIGIT => seen |= C_DIGIT,
+            _ => break,
         }
-        seen |= c;
         s -= 1;
     }
-    let kind = match seen {
-        C_ALPHA => TokKind::Word,
-        C_DIGIT => TokKind::Digits,
-        _ => TokKind::Mixed,
-    };
     Some(Tok {
         start: s,
         end: e,
-        kind,
+        kind: tok_kind(seen),
     })
 }
 
@@ -341,6 +458,62 @@ mod tests {
         assert_eq!(lookup_at(t, 10, 19), Some(Lex::Teen(17)));
         assert_eq!(lookup_at(t, 20, 28), Some(Lex::Thousand));
         assert_eq!(lookup_at(t, 30, 36), Some(Lex::Teen(12)));
+    }
+
+    /// Every character outside ASCII, alone and between digits: `sep_at` and `sep_before` read
+    /// exactly the `White_Space` characters as spaces and the listed dashes as `-`, and the
+    /// tokenizer splits there and nowhere else.
+    #[test]
+    fn spaces_and_dashes_outside_ascii() {
+        const DASHES: [char; 8] = [
+            '\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}', '\u{2212}', '\u{fe63}',
+            '\u{ff0d}',
+        ];
+        for c in ('\u{80}'..=char::MAX).filter(|c| !c.is_ascii()) {
+            let want = if c.is_whitespace() {
+                Some((b' ', c.len_utf8()))
+            } else if DASHES.contains(&c) {
+                Some((b'-', c.len_utf8()))
+            } else {
+                None
+            };
+            let text = format!("12{c}34");
+            let b = text.as_bytes();
+            let end = 2 + c.len_utf8();
+            assert_eq!(sep_at(b, 2), want, "{c:?}");
+            assert_eq!(sep_before(b, end), want, "{c:?}");
+            assert_eq!(is_dash(c), DASHES.contains(&c), "{c:?}");
+            if want.is_none() {
+                assert_ne!(CLASS[b[2] as usize], C_WS, "{c:?}");
+                for i in 3..end {
+                    assert_eq!(sep_at(b, i), None, "{c:?} at {i}");
+                }
+            }
+            let mut kinds = vec![];
+            let mut i = 0;
+            while let Some(t) = next_token(b, i) {
+                kinds.push((t.start, t.end, t.kind));
+                i = t.end;
+            }
+            let mut back = vec![];
+            let mut e = b.len();
+            while let Some(t) = prev_token(b, e) {
+                back.push((t.start, t.end, t.kind));
+                e = t.start;
+            }
+            back.reverse();
+            let expected = match want {
+                Some((b' ', _)) => vec![(0, 2, TokKind::Digits), (end, end + 2, TokKind::Digits)],
+                Some((_, n)) => vec![
+                    (0, 2, TokKind::Digits),
+                    (2, 2 + n, TokKind::Punct(b'-')),
+                    (end, end + 2, TokKind::Digits),
+                ],
+                None => vec![(0, b.len(), TokKind::Mixed)],
+            };
+            assert_eq!(kinds, expected, "{c:?}");
+            assert_eq!(back, expected, "{c:?}");
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use digits::Hit;
+pub(crate) use lex::is_dash;
 pub use rules::luhn_valid;
 
 /// A kind of personal data.

@@ -39,7 +39,7 @@
 use super::PiiKind;
 use super::digits::Hit;
 use super::lex::{
-    self, C_ALPHA, C_DIGIT, C_PUNCT, C_WS, CLASS, Tok, TokKind, next_token, prev_token, word_is,
+    self, C_ALPHA, C_PUNCT, C_WS, CLASS, Tok, TokKind, next_token, prev_token, word_is,
 };
 
 /// Most name words taken after a cue ("my name is mary ann smith").
@@ -419,7 +419,7 @@ impl SpotFinder {
 }
 
 fn blank(b: &[u8]) -> bool {
-    b.iter().all(|&c| CLASS[c as usize] == C_WS)
+    lex::skip_space(b, 0) == b.len()
 }
 
 /// Appends the spots of `b` (see [`SpotFinder`]), walking it on its own.
@@ -433,17 +433,14 @@ pub(crate) fn spots(b: &[u8], out: &mut Vec<usize>) {
             i += 1;
             continue;
         }
-        let start = i;
-        let mut seen = c;
-        i += 1;
-        while i < len {
-            let c = CLASS[b[i] as usize];
-            if c != C_ALPHA && c != C_DIGIT {
-                break;
-            }
-            seen |= c;
-            i += 1;
+        // Spaces and dashes outside ASCII separate words as in `next_token`.
+        if let Some((_, n)) = lex::sep_at(b, i) {
+            i += n;
+            continue;
         }
+        let start = i;
+        let (end, seen) = lex::alnum_end(b, i);
+        i = end;
         if seen == C_ALPHA {
             finder.word(b, start, i, out);
         } else {
@@ -2123,6 +2120,10 @@ mod tests {
             "wu w u, call 415-555-0132 s 4 m i t",
             "This is Alex, j o h n at gmail dot com, spelled s-m-i",
             "x a b 12 c d e speaking with me",
+            // Spaces and dashes outside ASCII separate words in both walks; other characters
+            // outside ASCII are letters in both.
+            "wu\u{a0}w\u{2009}u, my\u{202f}name\u{a0}is o\u{3000}s c\u{2011}a r",
+            "it\u{2019}s s m i t h, caf\u{e9} s\u{2013}m\u{2013}i",
         ] {
             let b = s.as_bytes();
             let mut alone = Vec::new();

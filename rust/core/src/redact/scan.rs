@@ -5,7 +5,7 @@
 use super::PiiKind;
 use super::digits::{Hit, MIN_DIGITS, Run};
 use super::email;
-use super::lex::{self, C_ALPHA, C_DIGIT, C_PUNCT, C_WS, CLASS, Lex, TokKind, next_token};
+use super::lex::{self, C_ALPHA, C_DIGIT, C_LEAD, C_PUNCT, C_WS, CLASS, Lex, TokKind, next_token};
 use super::name::SpotFinder;
 
 /// What the built-in scanner looks for.
@@ -62,7 +62,14 @@ fn may_find(b: &[u8], opts: Opts) -> bool {
             } else if class == C_PUNCT && opts.email && (b[i] == b'@' || (at && b[i] == b'.')) {
                 return true;
             }
-            i += 1;
+            // A space or dash outside ASCII is passed whole, so that the word after it is
+            // looked up from its first letter ("four\u{a0}one"). Other characters outside ASCII
+            // only split stretches, and a stretch with such a byte is no number word anyway.
+            i += if class == C_LEAD {
+                lex::sep_at(b, i).map_or(1, |(_, n)| n)
+            } else {
+                1
+            };
         }
         if opts.digits && digits >= MIN_DIGITS {
             return true;
@@ -91,7 +98,9 @@ fn scan_all(b: &[u8], opts: Opts, out: &mut Vec<Hit>, spots: &mut Vec<usize>) {
         if !run.busy() {
             // Fast path between entities: skip ordinary words (letters only, not possibly in
             // the lexicon) with one class test per byte and one filter test per word. Anything
-            // else goes back to the general path below, from the token's start.
+            // else goes back to the general path below, from the token's start: a word glued to
+            // digits, and one that runs into a character outside ASCII that may be a space or a
+            // dash (`next_token` tells where such a word ends).
             let mut skipped = false;
             loop {
                 let mut k = i;
@@ -106,7 +115,7 @@ fn scan_all(b: &[u8], opts: Opts, out: &mut Vec<Hit>, spots: &mut Vec<usize>) {
                 while k < b.len() && CLASS[b[k] as usize] == C_ALPHA {
                     k += 1;
                 }
-                if (k < b.len() && CLASS[b[k] as usize] == C_DIGIT)
+                if (k < b.len() && matches!(CLASS[b[k] as usize], C_DIGIT | C_LEAD))
                     || (opts.spoken && lex::maybe_lexeme(b, s, k))
                 {
                     break;
@@ -255,6 +264,15 @@ mod tests {
             "twelve",
             "AT",
             "Dot",
+            // Spaces and dashes outside ASCII, and characters that share their lead bytes.
+            "\u{a0}",
+            "\u{2009}",
+            "\u{3000}",
+            "\u{2011}",
+            "\u{2212}",
+            "\u{2019}",
+            "four\u{a0}one",
+            "one\u{202f}one\u{2013}one",
         ];
         let all = Opts {
             spoken: true,
