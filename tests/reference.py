@@ -5,7 +5,8 @@ Three parts, each written for clarity rather than speed:
 * **Framing** (:class:`ReferenceFramer`, :func:`frame_message`, :func:`frame_stream`): the exact
   semantics of ``gcstream.FrameAssembler``: RFC 8259 validation with the first invalid byte's
   offset and a stable error kind, documents concatenated with optional JSON whitespace in stream
-  mode, resynchronisation at the next ``{`` or ``[`` after an error, and the size and depth caps.
+  mode, the size and depth caps, and recovery after an error: a document rejected for a cap is
+  skipped to its end, after any other error scanning resynchronises at the next ``{`` or ``[``.
   It re-reads a pending document from its first byte on every feed, so it is quadratic on purpose:
   simple beats fast here.
 * **Decoding and records** (:class:`ReferenceEngine`): the ``notifications`` and ``eventbridge``
@@ -63,6 +64,7 @@ WHITESPACE = b" \t\n\r"
 
 _VALUE_START = frozenset(b'{["-0123456789tfn')
 _NUMBER_END = frozenset(b' \t\n\r{["')
+_OPEN_ENDED = frozenset(b'{["')  # documents a cap may reject with their end still to come
 _DIGITS = frozenset(b"0123456789")
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 _SIMPLE_ESCAPES = frozenset(b'"\\/bfnrt')
@@ -335,6 +337,7 @@ class ReferenceFramer:
     _pending_at: int = field(default=0, repr=False)  # absolute offset of _pending[0]
     _fed: int = field(default=0, repr=False)
     _resync: bool = field(default=False, repr=False)
+    _discard: bool = field(default=False, repr=False)  # _pending[0] starts a rejected document
     _errors: list[tuple[str, int]] = field(default_factory=list, repr=False)
 
     def feed(self, chunk: bytes | bytearray | memoryview | str) -> list[bytes]:
@@ -372,6 +375,15 @@ class ReferenceFramer:
         docs: list[bytes] = []
         i = 0
         while True:
+            if self._discard:
+                stop = _rejected_document_end(data, i)
+                if stop is None:
+                    if final:  # dropped without a second error: it was rejected already
+                        i = len(data)
+                    break
+                self._discard = False
+                i = stop
+                continue
             if self._resync:
                 found = [p for p in (data.find(b"{", i), data.find(b"[", i)) if p >= 0]
                 if not found:
@@ -393,8 +405,12 @@ class ReferenceFramer:
                 stop = _scan_document(data, start, min(limit, len(data)), self.max_depth)
             except _Invalid as bad:
                 self._errors.append((bad.kind, base + bad.offset))
-                self._resync = True
-                i = bad.offset + 1 if bad.offset == start else bad.offset
+                if bad.kind == "too_deep":
+                    self._discard, self._resync = True, False
+                    i = start
+                else:
+                    self._resync = True
+                    i = bad.offset + 1 if bad.offset == start else bad.offset
                 continue
             except _OutOfInput as short:
                 if limit < len(data):
@@ -402,8 +418,12 @@ class ReferenceFramer:
                         stop = limit
                     else:
                         self._errors.append(("document_too_large", base + limit))
-                        self._resync = True
-                        i = limit
+                        if limit > start and data[start] in _OPEN_ENDED:
+                            self._discard, self._resync = True, False
+                            i = start
+                        else:  # a top-level number or literal: nothing to skip to the end of
+                            self._resync = True
+                            i = limit
                         continue
                 elif not final:
                     i = start  # keep the open document and read it again with more input
@@ -423,8 +443,33 @@ class ReferenceFramer:
         if final:
             self._pending_at += len(self._pending)
             self._pending.clear()
-            self._resync = False
+            self._resync = self._discard = False
         return docs
+
+
+def _rejected_document_end(data: bytes, start: int) -> int | None:
+    """One past the last byte of the document at ``data[start]``, or None if it does not end there.
+
+    Used for a document a cap rejected: only strings and the bracket count are followed, nothing
+    is validated, so whatever comes after the point of rejection cannot stop the skip early.
+    """
+    depth, in_string, escaped = 0, False, False
+    for i in range(start, len(data)):
+        b = data[i]
+        if escaped:
+            escaped = False
+        elif in_string:
+            escaped = b == ord("\\")
+            in_string = b != ord('"')
+        elif b == ord('"'):
+            in_string = True
+        elif b in b"{[":
+            depth += 1
+        elif b in b"}]":
+            depth -= 1
+        if depth == 0 and not in_string:
+            return i + 1
+    return None
 
 
 def frame_message(

@@ -118,6 +118,30 @@ class TestRecords:
         records = eng.feed(PONG + b" nope " + PONG, received_at_ms=1) + eng.finish()
         assert [type(r).__name__ for r in records] == ["Control", "Rejected", "Control"]
 
+    @pytest.mark.parametrize("chunk", [1, 7, None])
+    def test_stream_mode_nothing_inside_a_rejected_document_is_decoded(self, chunk: int | None) -> None:
+        # A real envelope nested in an oversized and in a too-deep document: one rejection each,
+        # no record built from the inner envelope, and the envelopes around them unaffected.
+        hidden, before, after = corpus.envelopes(3, seed=5)
+        oversized = b'{"pad":"%s","nested":%s}' % (b"x" * 5000, hidden)
+        too_deep = b"[" * 200 + hidden + b"]" * 200
+        data = b"\n".join([before, oversized, too_deep, after])
+        eng = engine(mode="stream", max_document_bytes=4096)
+        step = chunk or len(data)
+        records = [
+            r for i in range(0, len(data), step) for r in eng.feed(data[i : i + step], received_at_ms=1)
+        ]
+        records += eng.finish()
+        clean = engine(mode="stream")
+        expected = clean.feed(before + b"\n" + after, received_at_ms=1) + clean.finish()
+        rejected = [r for r in records if isinstance(r, gcstream.Rejected)]
+        assert [(r.reason, r.offset) for r in rejected] == [
+            ("document_too_large", len(before) + 1 + 4096),
+            ("too_deep", len(before) + len(oversized) + 2 + 128),
+        ]
+        assert [r for r in records if not isinstance(r, gcstream.Rejected)] == expected
+        assert eng.stats()["documents"] == 2
+
     def test_stream_mode_truncated_at_finish(self) -> None:
         eng = engine(mode="stream")
         assert eng.feed(PONG + b"\n" + PONG[:10], received_at_ms=1)[0].kind == "pong"

@@ -35,6 +35,12 @@ def run_stream(
     return docs, [(e.kind, e.offset) for e in fa.take_errors()]
 
 
+def split(data: bytes, size: int | None) -> list[bytes | bytearray | memoryview | str]:
+    """``data`` in chunks of ``size`` bytes (whole when ``size`` is None)."""
+    step = size or len(data)
+    return [data[i : i + step] for i in range(0, len(data), step)]
+
+
 def run_message(
     msg: bytes, max_document_bytes: int = 1 << 20, max_depth: int = 128
 ) -> tuple[list[bytes], Errors]:
@@ -230,10 +236,58 @@ class TestStreamMode:
             [("document_too_large", 11)],
         )
 
-    def test_too_deep_then_resync(self) -> None:
-        # The resync lands on the inner `[1]`; the two closers left over are one more error.
-        expected = ([b"[1]", b"[2]"], [("too_deep", 2), ("unexpected_byte", 5)])
-        assert run_stream([b"[[[1]]] [2]"], max_depth=2) == expected
+    def test_too_deep_is_discarded_to_its_end(self) -> None:
+        # Nothing inside the rejected document, not the inner `[1]`, comes out as a document.
+        data = b"[[[1]]] [2]"
+        assert run_stream([data], max_depth=2) == ([b"[2]"], [("too_deep", 2)])
+        assert frame_stream(data, max_depth=2) == run_stream([data], max_depth=2)
+
+    @pytest.mark.parametrize("chunk", [1, 7, None])
+    @pytest.mark.parametrize("depth", [129, 200, 1000])
+    def test_one_error_per_too_deep_document(self, depth: int, chunk: int | None) -> None:
+        good = b'{"good":["]",1]}'
+        bad = b"[" * depth + b'{"inner":"[{\\"}"}' + b"]" * depth
+        data = good + b"\n" + bad + b"\n" + good
+        expected = ([good, good], [("too_deep", len(good) + 1 + 128)])
+        assert run_stream(split(data, chunk)) == expected
+        assert frame_stream(data) == expected
+
+    @pytest.mark.parametrize("chunk", [1, 7, None])
+    @pytest.mark.parametrize(
+        "padding",
+        [b"x" * 39, b"x" * 60, b"x" * 55 + b'\\"'],
+        ids=["cap-outside-a-string", "cap-inside-a-string", "cap-after-a-backslash"],
+    )
+    def test_one_error_per_oversized_document(self, padding: bytes, chunk: int | None) -> None:
+        # The cap (byte 64 of the document) falls on the `[` of the first inner object, inside the
+        # padding string, or on an escaped quote; either way the inner objects stay inside.
+        inner = b'{"phantom":[1,2]}'
+        bad = b'{"pad":"%s","n":%s,"t":"]}{\\"x\\":[9]}","m":[%s]}' % (padding, inner, inner)
+        data = b"[0] " + bad + b" [3] " + inner
+        expected = ([b"[0]", b"[3]", inner], [("document_too_large", 4 + 64)])
+        assert run_stream(split(data, chunk), max_document_bytes=64) == expected
+        assert frame_stream(data, max_document_bytes=64) == expected
+
+    def test_an_oversized_scalar(self) -> None:
+        # A string is discarded to its closing quote; a number has no end to find and resyncs.
+        string = b'"' + b"x" * 70 + b'\\"[1]{}" [2]'
+        assert run_stream([string], max_document_bytes=64) == ([b"[2]"], [("document_too_large", 64)])
+        number = b"1" * 70 + b' 5 "s" [2]'
+        assert run_stream([number], max_document_bytes=64) == ([b"[2]"], [("document_too_large", 64)])
+        for data in (string, number):
+            assert frame_stream(data, max_document_bytes=64) == run_stream([data], max_document_bytes=64)
+
+    @pytest.mark.parametrize("chunk", [1, 7, None])
+    def test_a_malformed_document_still_resyncs(self, chunk: int | None) -> None:
+        # After a syntax error the depth is not to be trusted: scanning resyncs at the next `{` or
+        # `[`, even inside the bad document, so that a fresh document after a cut one survives.
+        data = b'[1 [2]] {"a":1 {"b":2}'
+        expected = (
+            [b"[2]", b'{"b":2}'],
+            [("unexpected_byte", 3), ("unexpected_byte", 6), ("unexpected_byte", 15)],
+        )
+        assert run_stream(split(data, chunk)) == expected
+        assert frame_stream(data) == expected
 
     def test_reset_forgets_everything(self) -> None:
         fa = gcstream.FrameAssembler()

@@ -59,11 +59,13 @@ class TestFramer:
         assert frame_message(data, max_depth=2) == expected
 
     def test_size_cap(self) -> None:
-        # After the error only a container restarts framing, so the scalars are skipped.
+        # The oversized container is skipped to its end, after which framing goes on as usual.
         assert frame_stream(b"[1,2] [1,23] 1234 [5]", max_document_bytes=5) == (
-            [b"[1,2]", b"[5]"],
+            [b"[1,2]", b"1234", b"[5]"],
             [("document_too_large", 11)],
         )
+        # After an oversized number only a container restarts framing, so the scalars are skipped.
+        assert frame_stream(b"123456 78 [5]", max_document_bytes=5) == ([b"[5]"], [("document_too_large", 5)])
 
 
 class TestBaselines:

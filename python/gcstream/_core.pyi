@@ -40,7 +40,9 @@ class FrameAssembler:
     ``message`` mode: each chunk is exactly one WebSocket message holding one document.
     ``stream`` mode: documents may span chunks and several may share one chunk. State is kept
     across chunks (nothing is re-scanned), memory is bounded by ``max_document_bytes``, and errors
-    are collected rather than raised so the good documents in the same chunk survive.
+    are collected rather than raised so the good documents in the same chunk survive. In stream
+    mode one bad document is one error: a document over a limit is skipped to its end (nothing
+    inside it comes out), and after any other error scanning resumes at the next ``{`` or ``[``.
 
     Args:
         mode: ``"stream"`` or ``"message"``.

@@ -40,6 +40,9 @@
 //!   `invalid_escape`: they cannot be decoded into a Python `str` that round-trips to UTF-8.
 //! - In stream mode a top-level number ends at whitespace, at a `{`, `[` or `"` that starts the
 //!   next document, or at [`FrameAssembler::finish`]; any other byte right after it is an error.
+//! - In stream mode one bad document is one error. A document over `max_document_bytes` or
+//!   `max_depth` is skipped to its end unvalidated, so nothing inside it becomes a document;
+//!   after a syntax error scanning resumes at the next `{` or `[` (see the theory of operation).
 
 use std::fmt;
 
@@ -169,12 +172,14 @@ impl std::error::Error for FramingError {}
 
 // Theory of operation.
 //
-// Between documents the assembler is in one of three phases:
+// Between documents the assembler is in one of four phases:
 //
-//   Idle    skipping whitespace; the next byte starts a document (any JSON value)
-//   Resync  stream mode after an error: skipping everything up to the next `{` or `[`
-//   InDoc   inside a document: `machine::Machine` validates it byte by byte (its own states
-//           are listed in machine.rs) and reports where it ends or first goes wrong
+//   Idle     skipping whitespace; the next byte starts a document (any JSON value)
+//   InDoc    inside a document: `machine::Machine` validates it byte by byte (its own states
+//            are listed in machine.rs) and reports where it ends or first goes wrong
+//   Discard  stream mode, after a document was rejected for a limit: skipping the rest of it
+//            without validating or keeping it (`discard::Discard`, states listed in discard.rs)
+//   Resync   stream mode, after any other error: skipping everything up to the next `{` or `[`
 //
 // A document that begins in a chunk and ends in it is handed out as a slice of that chunk; one
 // still open when the chunk ends has the chunk's tail appended to `buffer`, and later chunks
@@ -182,16 +187,31 @@ impl std::error::Error for FramingError {}
 // enforced by never scanning past `doc_start + max_document_bytes`, so the buffer cannot outgrow
 // it. Message mode runs the same machine over each message and needs no buffer.
 //
-// Errors in stream mode drop the partial document and resume scanning at the offending byte
-// itself (or the byte after it, if it was the document's first byte, so that scanning always
-// advances), looking only for `{` or `[`. Resyncing on any byte that can start a JSON value would
-// turn every letter or digit of the garbage into a spurious one-byte "document" or another error;
-// containers are what Genesys sends, and a truncated document followed by a fresh one (the common
-// corruption) is recovered because the fresh `{` is itself the offending byte. A resync that lands
-// inside a damaged container may still surface its inner containers as documents.
+// Errors in stream mode drop the partial document; one bad document is one error, and what
+// follows it depends on whether its end can still be found:
+//
+// - `document_too_large` and `too_deep` reject a document that is valid as far as it was read,
+//   so its depth and string state are exact. The assembler discards the rest of it, counting
+//   brackets outside strings, until the count is back to zero, and goes idle there. Nothing
+//   inside a rejected document is ever handed out as a document. The price: if such a document
+//   never closes (it is itself cut short), the discard swallows what follows until the brackets
+//   happen to balance or `finish` is called. A top-level number or literal has nothing to
+//   discard and resyncs as below.
+// - Any other error means the document is malformed at that byte and its depth can no longer be
+//   trusted (a stray closer, a truncated document running into the next one). The assembler
+//   resumes scanning at the offending byte itself (or the byte after it, if it was the
+//   document's first byte, so that scanning always advances), looking only for `{` or `[`.
+//   Resyncing on any byte that can start a JSON value would turn every letter or digit of the
+//   garbage into a spurious one-byte "document" or another error; containers are what Genesys
+//   sends, and a truncated document followed by a fresh one (the common corruption) is recovered
+//   because the fresh `{` is itself the offending byte. A resync that lands inside a malformed
+//   container may still surface its inner containers as documents; that is the trade for
+//   recovering the documents after it.
 
+mod discard;
 mod machine;
 
+use discard::Discard;
 use machine::{
     Machine, Scan, ends_top_level_number, find_container_start, is_ws, skip_ws, starts_value,
 };
@@ -200,8 +220,9 @@ use machine::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Idle,
-    Resync,
     InDoc,
+    Discard(Discard),
+    Resync,
 }
 
 /// Validating, incremental JSON document assembler; see the module documentation.
@@ -275,7 +296,8 @@ impl FrameAssembler {
     }
 
     /// Ends the input. In stream mode a pending top-level number completes and any other
-    /// unfinished document becomes a `truncated` error; message mode has nothing pending. The
+    /// unfinished document becomes a `truncated` error (the rest of a document already rejected
+    /// is dropped without a second error); message mode has nothing pending. The
     /// assembler is then idle and may be fed again (offsets keep counting).
     pub fn finish(&mut self, on_document: &mut impl FnMut(&[u8])) {
         if self.phase == Phase::InDoc {
@@ -383,6 +405,15 @@ impl FrameAssembler {
                         continue;
                     }
                 }
+                Phase::Discard(mut discard) => {
+                    let Some(stop) = discard.scan(chunk, i) else {
+                        self.phase = Phase::Discard(discard);
+                        return;
+                    };
+                    self.phase = Phase::Idle;
+                    i = stop;
+                    continue;
+                }
                 Phase::Resync => {
                     let Some(found) = find_container_start(chunk, i) else {
                         return;
@@ -416,8 +447,23 @@ impl FrameAssembler {
             let offset = base + at as u64;
             self.push_error(kind, offset);
             self.buffer.clear();
-            self.phase = Phase::Resync;
-            i = if offset == self.doc_start { at + 1 } else { at };
+            // See the theory of operation: a document rejected for a limit is discarded to its
+            // end; after any other error (or a top-level scalar) scanning resyncs.
+            let discard = match kind {
+                FramingErrorKind::DocumentTooLarge => self.machine.discard_rest().map(|d| (d, at)),
+                // The offending bracket at `at` is counted as open, and skipped.
+                FramingErrorKind::TooDeep => {
+                    Discard::new(self.machine.depth() + 1, false, false).map(|d| (d, at + 1))
+                }
+                _ => None,
+            };
+            if let Some((discard, from)) = discard {
+                self.phase = Phase::Discard(discard);
+                i = from;
+            } else {
+                self.phase = Phase::Resync;
+                i = if offset == self.doc_start { at + 1 } else { at };
+            }
         }
     }
 

@@ -250,8 +250,9 @@ fn too_deep() {
         max_depth: 0,
         ..config(Mode::Stream)
     };
+    // Each rejected container is discarded to its end; the scalars around them survive.
     let (docs, errors) = stream_with(&flat, &[b"1 [] \"x\" {} 2"]);
-    assert_eq!(docs, [b"1"]); // resync looks only for `{` or `[`
+    assert_eq!(docs, [&b"1"[..], b"\"x\"", b"2"]);
     assert_eq!(errors, [err(E::TooDeep, 2), err(E::TooDeep, 9)]);
 }
 
@@ -261,17 +262,108 @@ fn deep_nesting_is_bounded() {
     let (docs, errors) = message(&deep);
     assert!(docs.is_empty());
     assert_eq!(errors, [err(E::TooDeep, 128)]);
-    // Stream mode restarts at the offending bracket: one error per 128 brackets, bounded buffer.
+    // Stream mode discards the rest unbuffered; the document never closes, so it stays one error.
     let mut fa = FrameAssembler::new(FramingConfig::default());
     for chunk in deep.chunks(1000) {
         fa.feed(chunk, &mut |_| panic!("no document expected"));
         assert!(fa.bytes_buffered() <= 128);
     }
     fa.finish(&mut |_| panic!("no document expected"));
-    let errors = fa.take_errors();
-    assert_eq!(errors.len(), 100_000 / 128 + 1);
-    assert_eq!(errors[0], err(E::TooDeep, 128));
-    assert_eq!(errors.last(), Some(&err(E::Truncated, 100_000)));
+    assert_eq!(fa.take_errors(), [err(E::TooDeep, 128)]);
+}
+
+/// Feeds `input` whole, in 7-byte chunks and a byte at a time; all three must agree.
+#[track_caller]
+fn stream_any_split(cfg: &FramingConfig, input: &[u8]) -> (Vec<Vec<u8>>, Vec<FramingError>) {
+    let whole = stream_with(cfg, &[input]);
+    for size in [7, 1] {
+        let chunks: Vec<&[u8]> = input.chunks(size).collect();
+        assert_eq!(stream_with(cfg, &chunks), whole, "{size}-byte chunks");
+    }
+    whole
+}
+
+#[test]
+fn nothing_inside_a_too_deep_document_is_a_document() {
+    let good: &[u8] = br#"{"good":["]",1]}"#;
+    for depth in [129, 200, 1000] {
+        let bad = [
+            vec![b'['; depth],
+            br#"{"inner":"[{\"}"}"#.to_vec(),
+            vec![b']'; depth],
+        ]
+        .concat();
+        let input = [good, b"\n", &bad, b"\n", good].concat();
+        let (docs, errors) = stream_any_split(&FramingConfig::default(), &input);
+        assert_eq!(docs, [good, good], "depth {depth}");
+        assert_eq!(errors, [err(E::TooDeep, 17 + 128)], "depth {depth}");
+    }
+}
+
+#[test]
+fn nothing_inside_an_oversized_document_is_a_document() {
+    let small = FramingConfig {
+        max_document_bytes: 64,
+        ..config(Mode::Stream)
+    };
+    let inner = r#"{"phantom":[1,2]}"#;
+    // The limit (byte 64 of the document) falls on the `[` of the first `inner`, outside any
+    // string; inside the padding string; and right after a backslash in it, on an escaped quote.
+    let blob = "x".repeat(60);
+    for padding in [
+        "x".repeat(39),
+        blob.clone(),
+        format!(r#"{}\""#, "x".repeat(55)),
+    ] {
+        let bad =
+            format!(r#"{{"pad":"{padding}","n":{inner},"t":"]}}{{\"x\":[9]}}","m":[{inner}]}}"#);
+        let input = [b"[0] ", bad.as_bytes(), b" [3] ", inner.as_bytes()].concat();
+        let (docs, errors) = stream_any_split(&small, &input);
+        assert_eq!(docs, [b"[0]", b"[3]", inner.as_bytes()], "{bad}");
+        assert_eq!(errors, [err(E::DocumentTooLarge, 4 + 64)], "{bad}");
+    }
+    // A top-level string too large is discarded up to its closing quote.
+    let input = [br#"""#, blob.as_bytes(), br#"\"[1]{}" [2]"#].concat();
+    let (docs, errors) = stream_any_split(&small, &input);
+    assert_eq!(docs, [b"[2]"]);
+    assert_eq!(errors, [err(E::DocumentTooLarge, 64)]);
+    // A top-level number has no end to look for: scanning resyncs at the next container.
+    let input = [b"1".repeat(100).as_slice(), b" 5 [2]"].concat();
+    let (docs, errors) = stream_any_split(&small, &input);
+    assert_eq!(docs, [b"[2]"]);
+    assert_eq!(errors, [err(E::DocumentTooLarge, 64)]);
+}
+
+#[test]
+fn a_rejected_document_that_never_closes_is_still_one_error() {
+    // Its discard runs to `finish`, which adds no `truncated` error for it.
+    let small = FramingConfig {
+        max_document_bytes: 8,
+        ..config(Mode::Stream)
+    };
+    let (docs, errors) = stream_any_split(&small, br#"[1] [[["abcdefgh", [2] [3]"#);
+    assert_eq!(docs, [b"[1]"]);
+    assert_eq!(errors, [err(E::DocumentTooLarge, 12)]);
+}
+
+#[test]
+fn a_malformed_document_still_resyncs_inside_itself() {
+    // After a syntax error the depth cannot be trusted, so scanning resyncs at the next `{` or
+    // `[`, which here is inside the bad document; a later too-deep rejection discards normally.
+    let shallow = FramingConfig {
+        max_depth: 2,
+        ..config(Mode::Stream)
+    };
+    let (docs, errors) = stream_any_split(&shallow, b"[1 [2]] [[[3]]] [4]");
+    assert_eq!(docs, [&b"[2]"[..], b"[4]"]);
+    assert_eq!(
+        errors,
+        [
+            err(E::UnexpectedByte, 3),
+            err(E::UnexpectedByte, 6),
+            err(E::TooDeep, 10)
+        ]
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! buffers, limits on size and error policy belong to the assembler.
 
 use super::FramingErrorKind;
+use super::discard::Discard;
 
 // Theory of operation.
 //
@@ -138,6 +139,29 @@ impl Machine {
                 self.state,
                 State::Zero | State::Int | State::Frac | State::ExpDigits
             )
+    }
+
+    /// How to skip the rest of the document from the byte after the last one scanned, which
+    /// must have ended in `Exhausted`: everything so far was valid, so depth and string state
+    /// are exact. `None` for a top-level number or literal, which has no end to look for.
+    pub(super) fn discard_rest(&self) -> Option<Discard> {
+        let in_string = matches!(
+            self.state,
+            State::Str
+                | State::Escape
+                | State::Hex
+                | State::SurrogateBackslash
+                | State::SurrogateU
+                | State::Utf8
+        );
+        // Both states have consumed a backslash whose escaped byte is still to come.
+        let escaped = matches!(self.state, State::Escape | State::SurrogateU);
+        Discard::new(self.stack.len(), in_string, escaped)
+    }
+
+    /// Open containers; after a `TooDeep` error the offending bracket is not among them.
+    pub(super) fn depth(&self) -> usize {
+        self.stack.len()
     }
 
     /// Runs the state machine over `buf[i..]`. On `Exhausted` the state is saved for the next
