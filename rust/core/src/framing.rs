@@ -193,10 +193,12 @@ impl std::error::Error for FramingError {}
 // - `document_too_large` and `too_deep` reject a document that is valid as far as it was read,
 //   so its depth and string state are exact. The assembler discards the rest of it, counting
 //   brackets outside strings, until the count is back to zero, and goes idle there. Nothing
-//   inside a rejected document is ever handed out as a document. The price: if such a document
-//   never closes (it is itself cut short), the discard swallows what follows until the brackets
-//   happen to balance or `finish` is called. A top-level number or literal has nothing to
-//   discard and resyncs as below.
+//   inside a rejected document is ever handed out as a document. If such a document never
+//   closes (it is itself cut short), the documents after it would keep the count from reaching
+//   zero: so after eight more documents' worth (`max_document_bytes` × 8, at least 64 KiB) a
+//   discard also ends where the count comes back to where it started, which is where one of
+//   those documents ends. What it read is lost; the documents after that arrive. A top-level
+//   number or literal has nothing to discard and resyncs as below.
 // - Any other error means the document is malformed at that byte and its depth can no longer be
 //   trusted (a stray closer, a truncated document running into the next one). The assembler
 //   resumes scanning at the offending byte itself (or the byte after it, if it was the
@@ -210,6 +212,14 @@ impl std::error::Error for FramingError {}
 
 mod discard;
 mod machine;
+
+/// How far a discard reads for the end of a rejected document before deciding it was cut short:
+/// eight more documents' worth, at least 64 KiB.
+fn discard_budget(config: &FramingConfig) -> u64 {
+    (config.max_document_bytes as u64)
+        .saturating_mul(8)
+        .max(64 << 10)
+}
 
 use discard::Discard;
 use machine::{
@@ -240,6 +250,8 @@ pub struct FrameAssembler {
     machine: Machine,
     /// Set during [`FrameAssembler::feed_pieces`]: errors go to the callback, in stream order.
     deliver_errors: bool,
+    /// Absolute offset where a discard gives up and resyncs (see the theory of operation).
+    discard_until: u64,
 }
 
 /// What [`FrameAssembler::feed_pieces`] hands out, in the order it occurs in the stream.
@@ -262,6 +274,7 @@ impl FrameAssembler {
             doc_start: 0,
             buffer: Vec::new(),
             deliver_errors: false,
+            discard_until: 0,
         }
     }
 
@@ -406,7 +419,19 @@ impl FrameAssembler {
                     }
                 }
                 Phase::Discard(mut discard) => {
-                    let Some(stop) = discard.scan(chunk, i) else {
+                    let budget = self.discard_until.saturating_sub(base);
+                    let end = chunk
+                        .len()
+                        .min(usize::try_from(budget).unwrap_or(usize::MAX))
+                        .max(i);
+                    let mut stop = discard.scan(&chunk[..end], i);
+                    if stop.is_none() && end < chunk.len() {
+                        // Too long to be the rest of one document: it was cut short, and what
+                        // follows is other documents, each closing back to where it stood.
+                        discard.give_up();
+                        stop = discard.scan(chunk, end);
+                    }
+                    let Some(stop) = stop else {
                         self.phase = Phase::Discard(discard);
                         return;
                     };
@@ -459,6 +484,8 @@ impl FrameAssembler {
             };
             if let Some((discard, from)) = discard {
                 self.phase = Phase::Discard(discard);
+                self.discard_until =
+                    (base + from as u64).saturating_add(discard_budget(&self.config));
                 i = from;
             } else {
                 self.phase = Phase::Resync;

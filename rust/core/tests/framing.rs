@@ -887,3 +887,32 @@ fn framing_throughput() {
     );
     assert!(pieces < 2.0 * whole);
 }
+
+#[test]
+fn a_rejected_document_that_never_closes_gives_way_to_the_documents_after_it() {
+    let cfg = FramingConfig {
+        max_document_bytes: 64,
+        ..config(Mode::Stream)
+    };
+    // Over the limit and cut short at depth 2; then 80 KiB of good documents, which balance
+    // their own brackets, so the count would never reach zero without the discard's budget.
+    let mut input = br#"{"a":["#.to_vec();
+    input.extend(b"1,".repeat(50));
+    let good: &[u8] = b"{\"g\":[1]}\n";
+    let n = 80 * 1024 / good.len();
+    for _ in 0..n {
+        input.extend_from_slice(good);
+    }
+    let (docs, errors) = stream_any_split(&cfg, &input);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].kind, E::DocumentTooLarge);
+    assert!(
+        docs.iter().all(|d| d == &good[..good.len() - 1]),
+        "only good documents"
+    );
+    // What the discard read (64 KiB from where it began, at the limit) is lost; every document
+    // after it arrives.
+    let read = 64 * 1024 - (input.len() - n * good.len() - 64);
+    let lost = n - docs.len();
+    assert_eq!(lost, read.div_ceil(good.len()));
+}

@@ -27,6 +27,10 @@ pub(super) struct Discard {
     depth: usize,
     in_string: bool,
     escaped: bool,
+    /// The depth it started at, and whether coming back to it ends the discard too (see
+    /// [`Discard::give_up`]).
+    start_depth: usize,
+    gave_up: bool,
 }
 
 impl Discard {
@@ -38,7 +42,16 @@ impl Discard {
             depth,
             in_string,
             escaped: in_string && escaped,
+            start_depth: depth,
+            gave_up: false,
         })
+    }
+
+    /// The document was cut short, so what follows is other documents: from here on a closer
+    /// that brings the count back to the depth it started at (the end of one of them) also ends
+    /// the discard.
+    pub(super) fn give_up(&mut self) {
+        self.gave_up = true;
     }
 
     /// Skips over `buf[i..]`. Returns the index one past the byte that ends the document, or
@@ -64,8 +77,8 @@ impl Discard {
                     b'"' => self.in_string = true,
                     b'{' | b'[' => self.depth += 1,
                     b'}' | b']' => {
-                        self.depth -= 1;
-                        if self.depth == 0 {
+                        self.depth = self.depth.saturating_sub(1);
+                        if self.depth == 0 || (self.gave_up && self.depth <= self.start_depth) {
                             return Some(i + 1);
                         }
                     }
