@@ -85,6 +85,10 @@ pub(crate) struct Run {
     lead: Option<(usize, bool)>,
     repeat: Option<(usize, u8)>,
     no_start_next: bool,
+    /// The next chunk is glued by `-` or `.` to a token mixing letters and digits, and so the
+    /// run that starts with it (see [`Run::after_identifier`]).
+    identifier_next: bool,
+    identifier: bool,
 }
 
 thread_local! {
@@ -122,6 +126,8 @@ impl Run {
             lead: None,
             repeat: None,
             no_start_next: false,
+            identifier_next: false,
+            identifier: false,
         }
     }
 
@@ -136,6 +142,16 @@ impl Run {
     pub(crate) fn whitespace(&mut self) {
         self.gap_ws = true;
         self.no_start_next = false;
+        self.identifier_next = false;
+    }
+
+    /// A `-` or `.` glued to a token mixing letters and digits (`9b7f-`) was just read: digits
+    /// glued to it begin the rest of an identifier (`cb86be60-fcd0-9b7f-7500-007911720589`).
+    pub(crate) fn after_identifier(&mut self) {
+        if self.n == 0 {
+            self.identifier_next = true;
+            self.no_start_next = true;
+        }
     }
 
     fn gap_plain(&self) -> bool {
@@ -176,6 +192,9 @@ impl Run {
         }
         if self.n == MAX_CHUNKS || self.nd + ds.len() > MAX_DIGITS {
             self.end(out);
+        }
+        if self.n == 0 {
+            self.identifier = std::mem::take(&mut self.identifier_next);
         }
         let (lead, plus) = match self.lead.take() {
             Some((p, plus)) => (p, plus),
@@ -414,8 +433,29 @@ impl Run {
         }
     }
 
+    /// A token mixing letters and digits, glued by one `-` or `.` to the run's last written
+    /// digits (`40936093-7735-2800-1334-16d45f1e820d`: a UUID, an order id): the digits are part
+    /// of an identifier, not a number, and the run is dropped unread. Ends the run either way.
+    pub(crate) fn end_before_identifier(&mut self, out: &mut Vec<Hit>) {
+        let joined = !self.gap_ws && self.gap_marks == 1 && matches!(self.gap_sep, b'-' | b'.');
+        if joined && self.n > 0 && self.chunks[self.n - 1].written {
+            self.n = 0;
+        }
+        self.end(out);
+    }
+
     /// Ends the run: evaluates it and resets.
     pub(crate) fn end(&mut self, out: &mut Vec<Hit>) {
+        // Digit groups that continue an identifier, joined by `-` or `.` alone, are its parts.
+        if self.identifier
+            && self.chunks[..self.n]
+                .iter()
+                .all(|c| c.written && matches!(c.sep, 0 | b'-' | b'.'))
+        {
+            self.n = 0;
+        }
+        self.identifier = false;
+        self.identifier_next = false;
         if self.n > 0 && self.nd >= MIN_DIGITS {
             self.evaluate(out);
         }

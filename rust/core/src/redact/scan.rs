@@ -94,6 +94,8 @@ fn scan_all(b: &[u8], opts: Opts, out: &mut Vec<Hit>, spots: &mut Vec<usize>) {
     let mut i = 0;
     let mut prev_end = 0;
     let mut prev_alnum = false;
+    // The token before was letters and digits mixed (`9b7f`): part of an identifier.
+    let mut prev_mixed = false;
     loop {
         if !run.busy() {
             // Fast path between entities: skip ordinary words (letters only, not possibly in
@@ -129,6 +131,7 @@ fn scan_all(b: &[u8], opts: Opts, out: &mut Vec<Hit>, spots: &mut Vec<usize>) {
             if skipped {
                 prev_end = i;
                 prev_alnum = true;
+                prev_mixed = false;
             }
         }
         let Some(t) = next_token(b, i) else { break };
@@ -183,7 +186,9 @@ fn scan_all(b: &[u8], opts: Opts, out: &mut Vec<Hit>, spots: &mut Vec<usize>) {
                 }
             }
             TokKind::Mixed => {
-                if run.busy() {
+                if glued {
+                    run.end_before_identifier(out);
+                } else if run.busy() {
                     run.end(out);
                 }
             }
@@ -203,10 +208,14 @@ fn scan_all(b: &[u8], opts: Opts, out: &mut Vec<Hit>, spots: &mut Vec<usize>) {
             TokKind::Punct(p) => {
                 let next = b.get(t.end).copied().unwrap_or(0);
                 run.punct(p, t.start, glued && prev_alnum, next, out);
+                if glued && prev_mixed && matches!(p, b'-' | b'.') {
+                    run.after_identifier();
+                }
             }
         }
         prev_end = i;
         prev_alnum = !matches!(t.kind, TokKind::Punct(_));
+        prev_mixed = matches!(t.kind, TokKind::Mixed);
     }
     run.end(out);
 }
