@@ -42,7 +42,8 @@ class FrameAssembler:
     across chunks (nothing is re-scanned), memory is bounded by ``max_document_bytes``, and errors
     are collected rather than raised so the good documents in the same chunk survive. In stream
     mode one bad document is one error: a document over a limit is skipped to its end (nothing
-    inside it comes out), and after any other error scanning resumes at the next ``{`` or ``[``.
+    inside it comes out; one cut short gives way after eight limits' worth, at the end of a
+    document after it), and after any other error scanning resumes at the next ``{`` or ``[``.
 
     Args:
         mode: ``"stream"`` or ``"message"``.
