@@ -90,6 +90,36 @@ def test_query_on_a_missing_store_is_a_clean_error(
     assert "no SQLite store" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("demo", "--faults", "bogus"), "argument --faults: unknown fault 'bogus'"),
+        (("demo", "--speed", "0"), "argument --speed: must be a number above 0"),
+        (("demo", "--conversations", "-1"), "argument --conversations: must be 1 or more"),
+        (("demo", "--duration", "soon"), "argument --duration: expected a number"),
+        (("simulate", "--port", "99999"), "argument --port: must be 0-65535"),
+        (("query", "--limit", "0"), "argument --limit: must be 1 or more"),
+    ],
+)
+def test_a_bad_argument_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
+    # --http= so that a demo that wrongly started would not need port 8765.
+    r = gcstream(*args, *(["--http="] if args[0] == "demo" else []), timeout=30)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert message in r.stderr.splitlines()[-1]
+
+
+def test_query_on_a_file_that_is_not_sqlite_is_a_clean_error(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    audit.write_text('{"type": "Utterance"}\n' * 200)
+    r = gcstream("query", "--db", str(audit))
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"gcstream query: configuration error: {audit} is not a readable SQLite store (file is not a database)"
+    ]
+
+
 def test_run_refuses_an_invalid_config_before_connecting(tmp_path: Path) -> None:
     r = gcstream("run", "--config", str(tmp_path / "missing.toml"))
     assert r.returncode == 2

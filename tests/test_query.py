@@ -127,6 +127,14 @@ def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
         search(tmp_path / "none.db", Query())
 
 
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    audit.write_text('{"type": "Utterance", "text": "hello"}\n' * 100)
+    with pytest.raises(ConfigError, match="is not a readable SQLite store") as e:
+        search(audit, Query())
+    assert e.value.field == "db"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,41 @@ import gcstream
 from gcstream.exceptions import ConfigError, GcstreamError
 
 CHUNK_BYTES = 1 << 16
+
+
+# -- argument types: a user mistake is reported by argparse in one line, with exit status 2 -------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}")
+    return value
+
+
+def _fault_spec(text: str) -> str:
+    """Check a simulator fault spec when the command line is read (the demo parses it again later,
+    inside the event loop, where a mistake would surface as a traceback)."""
+    from gcstream.simulator.faults import FaultPlan
+
+    try:
+        FaultPlan.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _record_dict(record: gcstream.Record) -> dict[str, Any]:
@@ -227,9 +263,11 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "captions, and end with a summary. Defaults finish in under a minute.",
     )
     p.add_argument("--out", default="gcstream-demo", help="output directory (default ./gcstream-demo)")
-    p.add_argument("--conversations", type=int, default=4, metavar="N", help="concurrent calls (default 4)")
     p.add_argument(
-        "--duration", type=float, default=45.0, metavar="S", help="seconds of traffic (default 45)"
+        "--conversations", type=_positive_int, default=4, metavar="N", help="concurrent calls (default 4)"
+    )
+    p.add_argument(
+        "--duration", type=_positive_float, default=45.0, metavar="S", help="seconds of traffic (default 45)"
     )
     p.add_argument(
         "--http",
@@ -240,11 +278,16 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--serve", action="store_true", help="keep the captions page up after the summary")
     p.add_argument("--open", action="store_true", help="open the captions page in a browser")
     p.add_argument(
-        "--speed", type=float, default=1.0, help="simulated seconds per second (default 1: real time)"
+        "--speed",
+        type=_positive_float,
+        default=1.0,
+        help="simulated seconds per second (default 1: real time)",
     )
     p.add_argument("--seed", type=int, default=7, help="makes calls and PII deterministic")
     p.add_argument("--config", default=None, help="TOML file for engine/redaction/gates/sinks settings")
-    p.add_argument("--faults", default=None, help="simulator faults, e.g. drop:every=20s,dup:p=0.05")
+    p.add_argument(
+        "--faults", type=_fault_spec, default=None, help="simulator faults, e.g. drop:every=20s,dup:p=0.05"
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=_cmd_demo)
@@ -447,7 +490,7 @@ def _add_query(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--until", default=None, help="up to this time (same forms as --since)")
     p.add_argument("--speaker", default=None, choices=("agent", "customer", "both", "unknown"))
     p.add_argument("--text", default=None, help="words the utterance contains (case-insensitive)")
-    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--limit", type=_positive_int, default=100, help="at most this many rows (default 100)")
     p.add_argument("--format", default="table", choices=("table", "json", "jsonl"))
     p.set_defaults(func=_cmd_query)
 

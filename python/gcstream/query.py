@@ -98,6 +98,13 @@ def _connect(db: Path) -> sqlite3.Connection:
     if not db.is_file():
         raise ConfigError(f"no SQLite store at {db} (run `gcstream demo` or give --db)", field="db")
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        # SQLite reads the file only at the first statement: a file that is not a database (an
+        # audit log given by mistake) or cannot be read fails here, with the store named.
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise ConfigError(f"{db} is not a readable SQLite store ({exc})", field="db") from None
     conn.row_factory = sqlite3.Row
     return conn
 

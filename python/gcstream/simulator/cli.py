@@ -15,10 +15,20 @@ from .config import OAuthClient, SimulatorConfig
 from .faults import FaultPlan
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a TCP port number, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0-65535 (0 picks a free one), got {port}")
+    return port
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``simulate`` options to ``parser``."""
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
+    parser.add_argument("--port", type=_port, default=0, help="TCP port; 0 picks a free one")
     parser.add_argument("--client-id", default="sim-client", help="OAuth client id")
     parser.add_argument("--client-secret", default="sim-secret", help="OAuth client secret")
     parser.add_argument("--expires-in", type=int, default=86399, help="token lifetime in seconds")
