@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from gcstream import Engine, Record, Utterance
 from gcstream.cli import build_parser, main
+from gcstream.sinks.sqlite import SqliteSink
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "gcstream.toml"
+README = ROOT / "README.md"
 AUTH_WARNINGS = [
     # auth.py builds aiohttp.BasicAuth (deprecated in aiohttp 3.14); remove once it does not.
     pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
@@ -117,6 +123,85 @@ def test_query_on_a_file_that_is_not_sqlite_is_a_clean_error(tmp_path: Path) -> 
     assert "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines() == [
         f"gcstream query: configuration error: {audit} is not a readable SQLite store (file is not a database)"
+    ]
+
+
+def readme_command(name: str) -> list[str]:
+    """The command line the README's table gives for ``gcstream NAME``, brackets dropped."""
+    row = next(line for line in README.read_text().splitlines() if line.startswith(f"| `gcstream {name} "))
+    return shlex.split(row.split("`")[1].replace("[", "").replace("]", ""))
+
+
+def transcript_frame(conversation: str, utterance: str, channel: str, text: str, start_ms: int) -> bytes:
+    return json.dumps(
+        {
+            "topicName": f"v2.conversations.{conversation}.transcription",
+            "eventBody": {
+                "conversationId": conversation,
+                "communicationId": "c0c0c0c0-0000-4000-8000-000000000000",
+                "sessionStartTimeMs": start_ms,
+                "transcripts": [
+                    {
+                        "utteranceId": utterance,
+                        "isFinal": True,
+                        "channel": channel,
+                        "alternatives": [
+                            {"confidence": 0.9, "offsetMs": 0, "durationMs": 1000, "transcript": text}
+                        ],
+                    }
+                ],
+            },
+        }
+    ).encode()
+
+
+@pytest.fixture
+async def recent_store(tmp_path: Path) -> tuple[Path, str]:
+    """A store with customer refund requests 5 and 30 minutes ago, an agent one 5 minutes ago and
+    one in another call; returns its path and the id of the first call."""
+    now = time.time_ns() // 1_000_000
+    conv, other = "aaaa1111-0000-4000-8000-000000000001", "bbbb2222-0000-4000-8000-000000000002"
+    engine = Engine("notifications")
+    records: list[Record] = []
+    for c, u, channel, text, ago_min in [
+        (conv, "u1", "EXTERNAL", "i asked for a refund last month", 30),
+        (conv, "u2", "EXTERNAL", "i still want my refund", 5),
+        (conv, "u3", "INTERNAL", "the refund is on its way", 5),
+        (other, "u4", "EXTERNAL", "a refund please", 5),
+    ]:
+        records += engine.feed(
+            transcript_frame(c, u, channel, text, now - ago_min * 60_000), received_at_ms=now
+        )
+    records += engine.finish()
+    sink = SqliteSink(tmp_path / "gc.db")
+    async with asyncio.timeout(10):
+        await sink.open()
+        await sink.write([r for r in records if isinstance(r, Utterance)])
+        await sink.aclose()
+    return tmp_path / "gc.db", conv
+
+
+def test_the_readme_query_command_runs(recent_store: tuple[Path, str]) -> None:
+    db, conv = recent_store
+    args = readme_command("query")
+    assert args[:2] == ["gcstream", "query"]
+    args = [conv[:8] if a == "CONV" else a for a in args[2:]]
+    r = gcstream("query", *args, "--db", str(db))
+    assert r.returncode == 0, r.stderr
+    assert "1 utterance(s)" in r.stdout
+    assert "i still want my refund" in r.stdout
+
+
+@pytest.mark.parametrize("since", [["--since", "-15m"], ["--since=-15m"], ["--since", "15m"]])
+def test_since_a_time_ago_in_every_spelling(recent_store: tuple[Path, str], since: list[str]) -> None:
+    db, _ = recent_store
+    r = gcstream(
+        "query", *since, "--until", "-1m", "--speaker", "customer", "--db", str(db), "--format", "json"
+    )
+    assert r.returncode == 0, r.stderr
+    assert sorted(row["text"] for row in json.loads(r.stdout)) == [
+        "a refund please",
+        "i still want my refund",
     ]
 
 

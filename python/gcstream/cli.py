@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
 
 import gcstream
 from gcstream.exceptions import ConfigError, GcstreamError
@@ -486,8 +486,13 @@ def _add_query(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("query", help="search the SQLite store")
     p.add_argument("--db", default="gcstream-demo/gcstream.db", help="SQLite file (default: the demo's)")
     p.add_argument("--conversation", "-C", default=None, help="conversation id (a prefix is enough)")
-    p.add_argument("--since", default=None, help="from this time: ISO-8601, epoch ms, or -15m / -2h / -1d")
-    p.add_argument("--until", default=None, help="up to this time (same forms as --since)")
+    p.add_argument(
+        "--since",
+        default=None,
+        metavar="TIME",
+        help="from this time: a time ago (15m, 2h, 1d; -15m too), ISO-8601 (2024-06-01T10:00Z) or epoch ms",
+    )
+    p.add_argument("--until", default=None, metavar="TIME", help="up to this time (same forms as --since)")
     p.add_argument("--speaker", default=None, choices=("agent", "customer", "both", "unknown"))
     p.add_argument("--text", default=None, help="words the utterance contains (case-insensitive)")
     p.add_argument("--limit", type=_positive_int, default=100, help="at most this many rows (default 100)")
@@ -511,9 +516,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_TIME_OPTIONS: Final = ("--since", "--until")
+
+
+def _join_times_ago(argv: Sequence[str]) -> list[str]:
+    """Write ``--since -15m`` as ``--since=-15m``.
+
+    argparse takes a separate value that starts with ``-`` (and is not a plain negative number)
+    for an option of its own, and fails with "expected one argument"; joined to its option with
+    ``=`` it is read as the value.
+    """
+    from gcstream.query import RELATIVE_TIME
+
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            out.extend(argv[i:])
+            break
+        nxt = argv[i + 1] if i + 1 < len(argv) else ""
+        if arg in _TIME_OPTIONS and nxt.startswith("-") and RELATIVE_TIME.match(nxt):
+            out.append(f"{arg}={nxt}")
+            i += 2
+        else:
+            out.append(arg)
+            i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gcstream`` command."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_times_ago(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.func(args))
     except ConfigError as exc:
