@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from gcstream import Engine, Record, Utterance
-from gcstream.cli import build_parser, main
+from gcstream.cli import build_parser, main, replay_records, sample_capture_path
 from gcstream.sinks.sqlite import SqliteSink
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -203,6 +203,54 @@ def test_since_a_time_ago_in_every_spelling(recent_store: tuple[Path, str], sinc
         "a refund please",
         "i still want my refund",
     ]
+
+
+def name_capture(tmp_path: Path) -> Path:
+    """One frame of the shipped sample with the customer giving and spelling a name."""
+    frame = transcript_frame(
+        "d23f0824-128b-4f33-8c5c-7fd0a6a3a450",
+        "u1",
+        "EXTERNAL",
+        "yeah my name is john smith that is smith s m i t h",
+        1_774_055_376_019,
+    )
+    path = tmp_path / "names.jsonl"
+    path.write_bytes(frame + b"\n")
+    return path
+
+
+def replayed_texts(stdout: str) -> list[str]:
+    return [d["text"] for d in map(json.loads, stdout.splitlines()) if d["type"] == "Utterance"]
+
+
+def test_replay_redacts_names_as_run_does(tmp_path: Path) -> None:
+    r = gcstream("replay", str(name_capture(tmp_path)))
+    assert r.returncode == 0, r.stderr
+    assert replayed_texts(r.stdout) == ["yeah my name is [PERSON_NAME] that is [PERSON_NAME]"]
+    sample = gcstream("replay", "--sample")
+    assert "my name is [PERSON_NAME] how can i help" in sample.stdout
+    assert "dana" not in sample.stdout
+    records = replay_records(sample_capture_path(), received_at_ms=1)
+    assert all("dana" not in r.text for r in records if isinstance(r, Utterance))
+
+
+def test_replay_uses_the_redaction_and_wire_format_of_its_config(tmp_path: Path) -> None:
+    capture = name_capture(tmp_path)
+    cfg = tmp_path / "names-kept.toml"
+    cfg.write_text('[engine]\nwire_format = "segments"\n[redaction]\nkinds = ["ssn", "credit_card"]\n')
+    r = gcstream("replay", str(capture), "--config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    assert replayed_texts(r.stdout) == []  # read as a seed format: no Genesys utterance in it
+    r = gcstream("replay", str(capture), "--config", str(cfg), "--wire-format", "notifications")
+    assert replayed_texts(r.stdout) == ["yeah my name is john smith that is smith s m i t h"]
+    # A whole `run` config works without its client secret: only the engine's tables are read.
+    r = gcstream("replay", str(capture), "-c", str(EXAMPLE))
+    assert r.returncode == 0, r.stderr
+    assert replayed_texts(r.stdout) == ["yeah my name is [PERSON_NAME] that is [PERSON_NAME]"]
+    cfg.write_text("[redactoin]\nkinds = []\n")
+    r = gcstream("replay", str(capture), "--config", str(cfg))
+    assert r.returncode == 2
+    assert "redactoin: unknown setting" in r.stderr
 
 
 def test_run_refuses_an_invalid_config_before_connecting(tmp_path: Path) -> None:

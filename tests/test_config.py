@@ -6,7 +6,7 @@ from pathlib import Path
 
 import gcstream
 import pytest
-from gcstream.config import describe, load_config, parse_listen
+from gcstream.config import describe, load_config, load_engine_kwargs, parse_listen
 from gcstream.exceptions import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,6 +165,17 @@ def test_redaction_settings_reach_the_engine() -> None:
         if isinstance(r, gcstream.Utterance)
     ]
     assert texts == ["card [CARD]"]
+
+
+def test_engine_kwargs_alone_match_the_whole_config(tmp_path: Path) -> None:
+    env = {"GCSTREAM_REDACTION__HOLD_MS": "0"}
+    assert (
+        load_engine_kwargs(EXAMPLE, env=env) == load_config(EXAMPLE, env={**BASE_ENV, **env}).engine_kwargs()
+    )
+    assert load_engine_kwargs(env={})["pii_kinds"] == ["ssn", "phone", "email", "credit_card", "person_name"]
+    with pytest.raises(ConfigError) as e:
+        load_engine_kwargs(write(tmp_path, "[gates]\nlatency_policy = 'sometimes'\n"), env={})
+    assert e.value.field == "gates.latency_policy"
 
 
 def test_a_custom_pattern_the_engine_cannot_compile_is_a_config_error() -> None:

@@ -17,7 +17,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any, Final
@@ -86,25 +86,36 @@ def _is_line_delimited(path: Path) -> bool:
 def replay_records(
     path: Path,
     *,
-    wire_format: str = "notifications",
+    wire_format: str | None = None,
     framing: str = "auto",
     received_at_ms: int | None = None,
+    engine_options: Mapping[str, Any] | None = None,
 ) -> Iterator[gcstream.Record]:
-    """Decode a capture file and yield its records.
+    """Decode a capture file and yield its records, redacted as ``gcstream run`` would.
 
     Args:
         path: A capture: one message per line, or a raw concatenated stream of documents.
-        wire_format: The engine's wire format.
+        wire_format: The engine's wire format; wins over the one in ``engine_options``
+            (``notifications`` by default).
         framing: ``lines`` (one message per line: a bad line never affects its neighbours),
             ``stream`` (documents may span lines), or ``auto`` (``lines`` when the first line is a
-            whole document).
+            whole document). It decides the engine's ``mode``.
         received_at_ms: The receive time to stamp on every frame; defaults to the wall clock.
+        engine_options: ``gcstream.Engine`` keyword arguments, e.g. from
+            :func:`gcstream.config.load_engine_kwargs`; by default ``gcstream run``'s, which
+            redact every PII kind, person names included (``Engine()`` alone leaves names).
     """
+    from gcstream.config import load_engine_kwargs
+
     if framing == "auto":
         framing = "lines" if _is_line_delimited(path) else "stream"
     if framing not in ("lines", "stream"):
         raise ConfigError(f"unknown framing {framing!r}; expected auto, lines or stream", "framing")
-    engine = gcstream.Engine(wire_format, mode="message" if framing == "lines" else "stream")
+    kwargs = dict(engine_options) if engine_options is not None else load_engine_kwargs(env={})
+    if wire_format is not None:
+        kwargs["wire_format"] = wire_format
+    kwargs["mode"] = "message" if framing == "lines" else "stream"
+    engine = gcstream.Engine(**kwargs)
 
     def now() -> int:
         return received_at_ms if received_at_ms is not None else time.time_ns() // 1_000_000
@@ -172,7 +183,11 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"gcstream replay: no such file: {path}", file=sys.stderr)
         return 2
-    records = replay_records(path, wire_format=args.wire_format, framing=args.framing)
+    from gcstream.config import load_engine_kwargs
+
+    # As `gcstream run` reads them: the file (if any), then GCSTREAM_* variables.
+    options = load_engine_kwargs(args.config)
+    records = replay_records(path, wire_format=args.wire_format, framing=args.framing, engine_options=options)
     if args.format == "table":
         _print_table(records, sys.stdout)
     else:
@@ -183,10 +198,27 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _add_replay(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("replay", help="decode a capture file and print its records")
+    p = sub.add_parser(
+        "replay",
+        help="decode a capture file and print its records",
+        description="Decode a capture through the engine and print its records, redacted as "
+        "`gcstream run` redacts them: every PII kind, person names included, or the [redaction] "
+        "(and [engine], [gates]) tables of --config.",
+    )
     p.add_argument("file", nargs="?", help="capture file: one message per line, or a concatenated stream")
     p.add_argument("--sample", action="store_true", help="replay the small capture shipped with gcstream")
-    p.add_argument("--wire-format", default="notifications", choices=gcstream.WIRE_FORMATS)
+    p.add_argument(
+        "--config",
+        "-c",
+        default=None,
+        help="TOML config whose [engine], [gates] and [redaction] to use (the rest is ignored)",
+    )
+    p.add_argument(
+        "--wire-format",
+        default=None,
+        choices=gcstream.WIRE_FORMATS,
+        help="default: the config's [engine] wire_format, else notifications",
+    )
     p.add_argument("--framing", default="auto", choices=("auto", "lines", "stream"))
     p.add_argument("--format", default="jsonl", choices=("jsonl", "table"))
     p.set_defaults(func=_cmd_replay)
