@@ -253,6 +253,27 @@ def test_replay_uses_the_redaction_and_wire_format_of_its_config(tmp_path: Path)
     assert "redactoin: unknown setting" in r.stderr
 
 
+@pytest.mark.parametrize("targets", ["queues = []\n", ""])
+def test_a_config_with_nothing_to_transcribe_is_refused(tmp_path: Path, targets: str) -> None:
+    cfg = tmp_path / "gcstream.toml"
+    # The port is closed: a run that got past the configuration would fail differently.
+    cfg.write_text(
+        f'[genesys]\nbase_url = "http://127.0.0.1:9"\nclient_id = "x"\n{targets}[http]\nlisten = ""\n'
+    )
+    env = {"GENESYS_CLOUD_CLIENT_SECRET": "s3"}
+    for args in (["check-config", str(cfg)], ["run", "--config", str(cfg)]):
+        r = gcstream(*args, env=env, timeout=30)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert r.stderr.splitlines() == [
+            f"gcstream {args[0]}: configuration error: genesys: no queue, user or conversation to transcribe: "
+            "set genesys.queues, genesys.users or genesys.conversations "
+            "(or GENESYS_CLOUD_QUEUES / _USERS / _CONVERSATIONS, comma-separated)"
+        ]
+    ok = gcstream("check-config", str(cfg), env={**env, "GENESYS_CLOUD_USERS": "u1"})
+    assert ok.returncode == 0, ok.stderr
+    assert "0 queues, 1 users, 0 conversations" in ok.stdout
+
+
 def test_run_refuses_an_invalid_config_before_connecting(tmp_path: Path) -> None:
     r = gcstream("run", "--config", str(tmp_path / "missing.toml"))
     assert r.returncode == 2

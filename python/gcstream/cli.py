@@ -20,10 +20,13 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import gcstream
 from gcstream.exceptions import ConfigError, GcstreamError
+
+if TYPE_CHECKING:
+    from gcstream.config import GcstreamConfig
 
 CHUNK_BYTES = 1 << 16
 
@@ -368,6 +371,26 @@ async def _check_local_sinks(cfg: Any) -> None:
                 await sink.aclose()
 
 
+def _require_targets(cfg: GcstreamConfig) -> None:
+    """Refuse a configuration that names nothing to transcribe.
+
+    With no queue, user or conversation, ``gcstream run`` subscribes to nothing and nothing ever
+    adds a target, so it would run for ever without a record or a warning (an empty
+    ``queues = []`` or a forgotten ``GENESYS_CLOUD_QUEUES``). The library's ``connect()`` keeps
+    allowing it: a caller there may add subscriptions of its own.
+
+    Raises:
+        ConfigError: ``genesys.queues``, ``genesys.users`` and ``genesys.conversations`` are all empty.
+    """
+    g = cfg.genesys
+    if not (g.queues or g.users or g.conversations):
+        raise ConfigError(
+            "genesys: no queue, user or conversation to transcribe: set genesys.queues, genesys.users "
+            "or genesys.conversations (or GENESYS_CLOUD_QUEUES / _USERS / _CONVERSATIONS, comma-separated)",
+            field="genesys.queues",
+        )
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -381,6 +404,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.log_level:
         overrides["logging"] = {"level": args.log_level}
     cfg = load_config(args.config, overrides=overrides)
+    _require_targets(cfg)
     log_file = cfg.logging.file
     try:
         configure(
@@ -451,7 +475,8 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Connect to Genesys Cloud with the settings in --config (environment variables "
         "win over the file) and deliver records to the configured sinks until SIGINT/SIGTERM. "
         "Exit status: 0 after SIGINT/SIGTERM once everything read was delivered or spooled; 1 if "
-        "records were lost (or the stop overran); 2 for a configuration error or a connection that "
+        "records were lost (or the stop overran); 2 for a configuration error (no queue, user or "
+        "conversation to transcribe is one) or a connection that "
         "cannot be set up (credentials refused, permission missing, peer unreachable).",
     )
     p.add_argument("--config", "-c", default=None, help="TOML config file (see examples/gcstream.toml)")
@@ -464,6 +489,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     from gcstream.config import describe, load_config
 
     cfg = load_config(args.config)
+    _require_targets(cfg)  # what `gcstream run` refuses is an error here too
     cfg.engine_kwargs()  # options the installed engine lacks are errors too
     if args.format == "json":
         sys.stdout.write(json.dumps(describe(cfg), indent=2) + "\n")
