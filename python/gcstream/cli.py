@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import math
 import sys
 import time
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from gcstream.config import GcstreamConfig
 
 CHUNK_BYTES = 1 << 16
+log = logging.getLogger("gcstream.cli")
 
 
 # -- argument types: a user mistake is reported by argparse in one line, with exit status 2 -------
@@ -419,10 +421,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
             field="logging.file",
         ) from None
 
+    g = cfg.genesys
+    log.debug(
+        "configuration loaded: %d queue(s), %d user(s), %d conversation(s); sinks %s; http %s",
+        len(g.queues),
+        len(g.users),
+        len(g.conversations),
+        ", ".join(cfg.sinks.enabled()) or "none",
+        cfg.http.listen or "off",
+    )
+
     async def main() -> int:
         stop = asyncio.Event()
         _install_signal_handlers(stop)
         await _check_local_sinks(cfg)
+        log.debug("file sinks and spool directory are writable; starting the pipeline")
         runtime = Runtime(cfg)
         await runtime.start()
         if runtime.url:
@@ -435,6 +448,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             await asyncio.wait({stopped, finished}, return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
             finished.cancel()
+            if stop.is_set():
+                log.debug(
+                    "stop requested: draining to the sinks (shutdown_timeout %g s), then disconnecting",
+                    cfg.pipeline.shutdown_timeout,
+                )
+            else:
+                log.debug("the pipeline ended on its own; stopping")
         finally:
             # The pipeline bounds the drain itself (shutdown_timeout, then it spools what is
             # left); this only guards against a stop that cannot finish at all. A TimeoutError
@@ -444,6 +464,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                     await runtime.stop()
             except TimeoutError:
                 timed_out = True
+            log.debug("pipeline stopped; closing the web server")
             await runtime.stop_web()
         if runtime.error is not None:
             raise runtime.error
