@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from gcstream.cli import build_parser, main
+from gcstream import Engine, Record, Utterance
+from gcstream.cli import build_parser, main, replay_records, sample_capture_path
+from gcstream.sinks.sqlite import SqliteSink
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "gcstream.toml"
+README = ROOT / "README.md"
 AUTH_WARNINGS = [
     # auth.py builds aiohttp.BasicAuth (deprecated in aiohttp 3.14); remove once it does not.
     pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
@@ -88,6 +94,184 @@ def test_query_on_a_missing_store_is_a_clean_error(
 ) -> None:
     assert main(["query", "--db", str(tmp_path / "none.db")]) == 2
     assert "no SQLite store" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("demo", "--faults", "bogus"), "argument --faults: unknown fault 'bogus'"),
+        (("demo", "--speed", "0"), "argument --speed: must be a number above 0"),
+        (("demo", "--conversations", "-1"), "argument --conversations: must be 1 or more"),
+        (("demo", "--duration", "soon"), "argument --duration: expected a number"),
+        (("simulate", "--port", "99999"), "argument --port: must be 0-65535"),
+        (("query", "--limit", "0"), "argument --limit: must be 1 or more"),
+    ],
+)
+def test_a_bad_argument_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
+    # --http= so that a demo that wrongly started would not need port 8765.
+    r = gcstream(*args, *(["--http="] if args[0] == "demo" else []), timeout=30)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert message in r.stderr.splitlines()[-1]
+
+
+def test_query_on_a_file_that_is_not_sqlite_is_a_clean_error(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    audit.write_text('{"type": "Utterance"}\n' * 200)
+    r = gcstream("query", "--db", str(audit))
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"gcstream query: configuration error: {audit} is not a readable SQLite store (file is not a database)"
+    ]
+
+
+def readme_command(name: str) -> list[str]:
+    """The command line the README's table gives for ``gcstream NAME``, brackets dropped."""
+    row = next(line for line in README.read_text().splitlines() if line.startswith(f"| `gcstream {name} "))
+    return shlex.split(row.split("`")[1].replace("[", "").replace("]", ""))
+
+
+def transcript_frame(conversation: str, utterance: str, channel: str, text: str, start_ms: int) -> bytes:
+    return json.dumps(
+        {
+            "topicName": f"v2.conversations.{conversation}.transcription",
+            "eventBody": {
+                "conversationId": conversation,
+                "communicationId": "c0c0c0c0-0000-4000-8000-000000000000",
+                "sessionStartTimeMs": start_ms,
+                "transcripts": [
+                    {
+                        "utteranceId": utterance,
+                        "isFinal": True,
+                        "channel": channel,
+                        "alternatives": [
+                            {"confidence": 0.9, "offsetMs": 0, "durationMs": 1000, "transcript": text}
+                        ],
+                    }
+                ],
+            },
+        }
+    ).encode()
+
+
+@pytest.fixture
+async def recent_store(tmp_path: Path) -> tuple[Path, str]:
+    """A store with customer refund requests 5 and 30 minutes ago, an agent one 5 minutes ago and
+    one in another call; returns its path and the id of the first call."""
+    now = time.time_ns() // 1_000_000
+    conv, other = "aaaa1111-0000-4000-8000-000000000001", "bbbb2222-0000-4000-8000-000000000002"
+    engine = Engine("notifications")
+    records: list[Record] = []
+    for c, u, channel, text, ago_min in [
+        (conv, "u1", "EXTERNAL", "i asked for a refund last month", 30),
+        (conv, "u2", "EXTERNAL", "i still want my refund", 5),
+        (conv, "u3", "INTERNAL", "the refund is on its way", 5),
+        (other, "u4", "EXTERNAL", "a refund please", 5),
+    ]:
+        records += engine.feed(
+            transcript_frame(c, u, channel, text, now - ago_min * 60_000), received_at_ms=now
+        )
+    records += engine.finish()
+    sink = SqliteSink(tmp_path / "gc.db")
+    async with asyncio.timeout(10):
+        await sink.open()
+        await sink.write([r for r in records if isinstance(r, Utterance)])
+        await sink.aclose()
+    return tmp_path / "gc.db", conv
+
+
+def test_the_readme_query_command_runs(recent_store: tuple[Path, str]) -> None:
+    db, conv = recent_store
+    args = readme_command("query")
+    assert args[:2] == ["gcstream", "query"]
+    args = [conv[:8] if a == "CONV" else a for a in args[2:]]
+    r = gcstream("query", *args, "--db", str(db))
+    assert r.returncode == 0, r.stderr
+    assert "1 utterance(s)" in r.stdout
+    assert "i still want my refund" in r.stdout
+
+
+@pytest.mark.parametrize("since", [["--since", "-15m"], ["--since=-15m"], ["--since", "15m"]])
+def test_since_a_time_ago_in_every_spelling(recent_store: tuple[Path, str], since: list[str]) -> None:
+    db, _ = recent_store
+    r = gcstream(
+        "query", *since, "--until", "-1m", "--speaker", "customer", "--db", str(db), "--format", "json"
+    )
+    assert r.returncode == 0, r.stderr
+    assert sorted(row["text"] for row in json.loads(r.stdout)) == [
+        "a refund please",
+        "i still want my refund",
+    ]
+
+
+def name_capture(tmp_path: Path) -> Path:
+    """One frame of the shipped sample with the customer giving and spelling a name."""
+    frame = transcript_frame(
+        "d23f0824-128b-4f33-8c5c-7fd0a6a3a450",
+        "u1",
+        "EXTERNAL",
+        "yeah my name is john smith that is smith s m i t h",
+        1_774_055_376_019,
+    )
+    path = tmp_path / "names.jsonl"
+    path.write_bytes(frame + b"\n")
+    return path
+
+
+def replayed_texts(stdout: str) -> list[str]:
+    return [d["text"] for d in map(json.loads, stdout.splitlines()) if d["type"] == "Utterance"]
+
+
+def test_replay_redacts_names_as_run_does(tmp_path: Path) -> None:
+    r = gcstream("replay", str(name_capture(tmp_path)))
+    assert r.returncode == 0, r.stderr
+    assert replayed_texts(r.stdout) == ["yeah my name is [PERSON_NAME] that is [PERSON_NAME]"]
+    sample = gcstream("replay", "--sample")
+    assert "my name is [PERSON_NAME] how can i help" in sample.stdout
+    assert "dana" not in sample.stdout
+    records = replay_records(sample_capture_path(), received_at_ms=1)
+    assert all("dana" not in r.text for r in records if isinstance(r, Utterance))
+
+
+def test_replay_uses_the_redaction_and_wire_format_of_its_config(tmp_path: Path) -> None:
+    capture = name_capture(tmp_path)
+    cfg = tmp_path / "names-kept.toml"
+    cfg.write_text('[engine]\nwire_format = "segments"\n[redaction]\nkinds = ["ssn", "credit_card"]\n')
+    r = gcstream("replay", str(capture), "--config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    assert replayed_texts(r.stdout) == []  # read as a seed format: no Genesys utterance in it
+    r = gcstream("replay", str(capture), "--config", str(cfg), "--wire-format", "notifications")
+    assert replayed_texts(r.stdout) == ["yeah my name is john smith that is smith s m i t h"]
+    # A whole `run` config works without its client secret: only the engine's tables are read.
+    r = gcstream("replay", str(capture), "-c", str(EXAMPLE))
+    assert r.returncode == 0, r.stderr
+    assert replayed_texts(r.stdout) == ["yeah my name is [PERSON_NAME] that is [PERSON_NAME]"]
+    cfg.write_text("[redactoin]\nkinds = []\n")
+    r = gcstream("replay", str(capture), "--config", str(cfg))
+    assert r.returncode == 2
+    assert "redactoin: unknown setting" in r.stderr
+
+
+@pytest.mark.parametrize("targets", ["queues = []\n", ""])
+def test_a_config_with_nothing_to_transcribe_is_refused(tmp_path: Path, targets: str) -> None:
+    cfg = tmp_path / "gcstream.toml"
+    # The port is closed: a run that got past the configuration would fail differently.
+    cfg.write_text(
+        f'[genesys]\nbase_url = "http://127.0.0.1:9"\nclient_id = "x"\n{targets}[http]\nlisten = ""\n'
+    )
+    env = {"GENESYS_CLOUD_CLIENT_SECRET": "s3"}
+    for args in (["check-config", str(cfg)], ["run", "--config", str(cfg)]):
+        r = gcstream(*args, env=env, timeout=30)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert r.stderr.splitlines() == [
+            f"gcstream {args[0]}: configuration error: genesys: no queue, user or conversation to transcribe: "
+            "set genesys.queues, genesys.users or genesys.conversations "
+            "(or GENESYS_CLOUD_QUEUES / _USERS / _CONVERSATIONS, comma-separated)"
+        ]
+    ok = gcstream("check-config", str(cfg), env={**env, "GENESYS_CLOUD_USERS": "u1"})
+    assert ok.returncode == 0, ok.stderr
+    assert "0 queues, 1 users, 0 conversations" in ok.stdout
 
 
 def test_run_refuses_an_invalid_config_before_connecting(tmp_path: Path) -> None:

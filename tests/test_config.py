@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import gcstream
 import pytest
-from gcstream.config import describe, load_config, parse_listen
+from gcstream.config import GcstreamConfig, describe, load_config, load_engine_kwargs, parse_listen
 from gcstream.exceptions import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +34,29 @@ def test_example_config_is_valid_with_the_secret_from_the_environment() -> None:
     assert cfg.sinks.enabled() == ["jsonl", "sqlite"]
     assert cfg.http.address() == ("127.0.0.1", 8765)
     gcstream.Engine(**cfg.engine_kwargs())  # the engine accepts what the config produces
+
+
+def _default(table: str, key: str) -> Any:
+    model: Any = GcstreamConfig
+    for part in [*table.split("."), key]:
+        field = model.model_fields[part]
+        model = field.annotation
+    value = field.default
+    return [str(v) if isinstance(v, Path) else v for v in value] if isinstance(value, tuple) else value
+
+
+def test_example_config_shows_the_defaults_except_values_marked_yours() -> None:
+    # The file says so in its header; a value with no default (an id, a URL) is marked "yours".
+    table, checked = "", 0
+    for line in EXAMPLE.read_text().splitlines():
+        if m := re.fullmatch(r"\[([\w.]+)\]\s*(#.*)?", line):
+            table = m.group(1)
+        elif (m := re.fullmatch(r"(\w+)\s*=\s*(.*?)\s*(#.*)?", line)) and "yours" not in (m.group(3) or ""):
+            shown = tomllib.loads(f"v = {m.group(2)}")["v"]
+            default = _default(table, m.group(1))
+            assert shown == (str(default) if isinstance(default, Path) else default), f"{table}.{m.group(1)}"
+            checked += 1
+    assert checked > 60
 
 
 def test_example_config_without_a_secret_names_the_field() -> None:
@@ -165,6 +191,17 @@ def test_redaction_settings_reach_the_engine() -> None:
         if isinstance(r, gcstream.Utterance)
     ]
     assert texts == ["card [CARD]"]
+
+
+def test_engine_kwargs_alone_match_the_whole_config(tmp_path: Path) -> None:
+    env = {"GCSTREAM_REDACTION__HOLD_MS": "0"}
+    assert (
+        load_engine_kwargs(EXAMPLE, env=env) == load_config(EXAMPLE, env={**BASE_ENV, **env}).engine_kwargs()
+    )
+    assert load_engine_kwargs(env={})["pii_kinds"] == ["ssn", "phone", "email", "credit_card", "person_name"]
+    with pytest.raises(ConfigError) as e:
+        load_engine_kwargs(write(tmp_path, "[gates]\nlatency_policy = 'sometimes'\n"), env={})
+    assert e.value.field == "gates.latency_policy"
 
 
 def test_a_custom_pattern_the_engine_cannot_compile_is_a_config_error() -> None:

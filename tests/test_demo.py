@@ -11,6 +11,7 @@ import aiohttp
 import gcstream
 import pytest
 from gcstream.demo import DemoOptions, call_plan, leak_check, pii_needles, run_demo
+from gcstream.exceptions import ConfigError
 from gcstream.simulator import SimulatorConfig
 from gcstream.simulator.conversations import ConversationFactory, Directory
 
@@ -174,3 +175,21 @@ def test_leak_check_matches_one_word_values_as_whole_words(tmp_path: Path) -> No
     assert leak_check([f], {"king": "person_name"})["leaks"] == []
     f.write_text('{"text": "yeah it is mary King"}\n')
     assert leak_check([f], {"king": "person_name"})["leaks"][0]["kinds"] == {"person_name": 1}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"faults": "bogus"}, "unknown fault 'bogus'"),
+        ({"speed": 0.0}, "time_scale must be > 0"),
+        ({"conversations": -1}, "conversations must be >= 0"),
+    ],
+)
+async def test_options_the_simulator_cannot_honour_are_config_errors(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    opts = DemoOptions(out=tmp_path / "out", http="", progress=False, **change)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=message):
+        async with asyncio.timeout(10):
+            await run_demo(opts)
+    assert not (tmp_path / "out").exists()  # refused before anything was written

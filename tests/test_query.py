@@ -127,6 +127,14 @@ def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
         search(tmp_path / "none.db", Query())
 
 
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    audit.write_text('{"type": "Utterance", "text": "hello"}\n' * 100)
+    with pytest.raises(ConfigError, match="is not a readable SQLite store") as e:
+        search(audit, Query())
+    assert e.value.field == "db"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -135,6 +143,10 @@ def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
         ("2024-01-01T01:00:00+01:00", 1704067200000),
         ("-15m", 1704067200000 - 900_000),
         ("-2h", 1704067200000 - 7_200_000),
+        ("15m", 1704067200000 - 900_000),
+        ("1d", 1704067200000 - 86_400_000),
+        ("30s", 1704067200000 - 30_000),
+        ("1.5h", 1704067200000 - 5_400_000),
     ],
 )
 def test_parse_time(text: str, expected: int) -> None:

@@ -338,6 +338,23 @@ async def test_sigterm_while_calls_are_in_progress_drains_what_was_read_to_both_
         assert_no_secrets(run.output(), sim, "the process output")
         assert "Traceback" not in run.output()
         assert_nothing_left_subscribed(sim)
+        # At DEBUG (no secret and no PII in it, as checked above) each lifecycle step is there.
+        steps = [
+            "gcstream.cli: configuration loaded: 3 queue(s), 0 user(s), 0 conversation(s)",
+            "connecting to 127.0.0.1 as OAuth client e2e-client",
+            "checking 0 stored channel(s) for reuse",
+            "opening a socket on channel",
+            "topic(s) subscribed over REST",
+            "gcstream.cli: stop requested: draining to the sinks",
+            "closing the source: unsubscribing",
+            "unsubscribing channel",
+            "closing 1 socket(s)",
+            "gcstream.cli: pipeline stopped; closing the web server",
+        ]
+        err = run.err()
+        assert all(step in err for step in steps), [step for step in steps if step not in err]
+        at = [err.index(step) for step in steps]
+        assert at == sorted(at), "lifecycle steps logged out of order"
 
 
 @pytest.mark.timeout(90)

@@ -14,17 +14,58 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
+import math
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import gcstream
 from gcstream.exceptions import ConfigError, GcstreamError
 
+if TYPE_CHECKING:
+    from gcstream.config import GcstreamConfig
+
 CHUNK_BYTES = 1 << 16
+log = logging.getLogger("gcstream.cli")
+
+
+# -- argument types: a user mistake is reported by argparse in one line, with exit status 2 -------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}")
+    return value
+
+
+def _fault_spec(text: str) -> str:
+    """Check a simulator fault spec when the command line is read (the demo parses it again later,
+    inside the event loop, where a mistake would surface as a traceback)."""
+    from gcstream.simulator.faults import FaultPlan
+
+    try:
+        FaultPlan.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _record_dict(record: gcstream.Record) -> dict[str, Any]:
@@ -50,25 +91,36 @@ def _is_line_delimited(path: Path) -> bool:
 def replay_records(
     path: Path,
     *,
-    wire_format: str = "notifications",
+    wire_format: str | None = None,
     framing: str = "auto",
     received_at_ms: int | None = None,
+    engine_options: Mapping[str, Any] | None = None,
 ) -> Iterator[gcstream.Record]:
-    """Decode a capture file and yield its records.
+    """Decode a capture file and yield its records, redacted as ``gcstream run`` would.
 
     Args:
         path: A capture: one message per line, or a raw concatenated stream of documents.
-        wire_format: The engine's wire format.
+        wire_format: The engine's wire format; wins over the one in ``engine_options``
+            (``notifications`` by default).
         framing: ``lines`` (one message per line: a bad line never affects its neighbours),
             ``stream`` (documents may span lines), or ``auto`` (``lines`` when the first line is a
-            whole document).
+            whole document). It decides the engine's ``mode``.
         received_at_ms: The receive time to stamp on every frame; defaults to the wall clock.
+        engine_options: ``gcstream.Engine`` keyword arguments, e.g. from
+            :func:`gcstream.config.load_engine_kwargs`; by default ``gcstream run``'s, which
+            redact every PII kind, person names included (``Engine()`` alone leaves names).
     """
+    from gcstream.config import load_engine_kwargs
+
     if framing == "auto":
         framing = "lines" if _is_line_delimited(path) else "stream"
     if framing not in ("lines", "stream"):
         raise ConfigError(f"unknown framing {framing!r}; expected auto, lines or stream", "framing")
-    engine = gcstream.Engine(wire_format, mode="message" if framing == "lines" else "stream")
+    kwargs = dict(engine_options) if engine_options is not None else load_engine_kwargs(env={})
+    if wire_format is not None:
+        kwargs["wire_format"] = wire_format
+    kwargs["mode"] = "message" if framing == "lines" else "stream"
+    engine = gcstream.Engine(**kwargs)
 
     def now() -> int:
         return received_at_ms if received_at_ms is not None else time.time_ns() // 1_000_000
@@ -136,7 +188,11 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"gcstream replay: no such file: {path}", file=sys.stderr)
         return 2
-    records = replay_records(path, wire_format=args.wire_format, framing=args.framing)
+    from gcstream.config import load_engine_kwargs
+
+    # As `gcstream run` reads them: the file (if any), then GCSTREAM_* variables.
+    options = load_engine_kwargs(args.config)
+    records = replay_records(path, wire_format=args.wire_format, framing=args.framing, engine_options=options)
     if args.format == "table":
         _print_table(records, sys.stdout)
     else:
@@ -147,10 +203,27 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _add_replay(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("replay", help="decode a capture file and print its records")
+    p = sub.add_parser(
+        "replay",
+        help="decode a capture file and print its records",
+        description="Decode a capture through the engine and print its records, redacted as "
+        "`gcstream run` redacts them: every PII kind, person names included, or the [redaction] "
+        "(and [engine], [gates]) tables of --config.",
+    )
     p.add_argument("file", nargs="?", help="capture file: one message per line, or a concatenated stream")
     p.add_argument("--sample", action="store_true", help="replay the small capture shipped with gcstream")
-    p.add_argument("--wire-format", default="notifications", choices=gcstream.WIRE_FORMATS)
+    p.add_argument(
+        "--config",
+        "-c",
+        default=None,
+        help="TOML config whose [engine], [gates] and [redaction] to use (the rest is ignored)",
+    )
+    p.add_argument(
+        "--wire-format",
+        default=None,
+        choices=gcstream.WIRE_FORMATS,
+        help="default: the config's [engine] wire_format, else notifications",
+    )
     p.add_argument("--framing", default="auto", choices=("auto", "lines", "stream"))
     p.add_argument("--format", default="jsonl", choices=("jsonl", "table"))
     p.set_defaults(func=_cmd_replay)
@@ -227,9 +300,11 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "captions, and end with a summary. Defaults finish in under a minute.",
     )
     p.add_argument("--out", default="gcstream-demo", help="output directory (default ./gcstream-demo)")
-    p.add_argument("--conversations", type=int, default=4, metavar="N", help="concurrent calls (default 4)")
     p.add_argument(
-        "--duration", type=float, default=45.0, metavar="S", help="seconds of traffic (default 45)"
+        "--conversations", type=_positive_int, default=4, metavar="N", help="concurrent calls (default 4)"
+    )
+    p.add_argument(
+        "--duration", type=_positive_float, default=45.0, metavar="S", help="seconds of traffic (default 45)"
     )
     p.add_argument(
         "--http",
@@ -240,11 +315,16 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--serve", action="store_true", help="keep the captions page up after the summary")
     p.add_argument("--open", action="store_true", help="open the captions page in a browser")
     p.add_argument(
-        "--speed", type=float, default=1.0, help="simulated seconds per second (default 1: real time)"
+        "--speed",
+        type=_positive_float,
+        default=1.0,
+        help="simulated seconds per second (default 1: real time)",
     )
     p.add_argument("--seed", type=int, default=7, help="makes calls and PII deterministic")
     p.add_argument("--config", default=None, help="TOML file for engine/redaction/gates/sinks settings")
-    p.add_argument("--faults", default=None, help="simulator faults, e.g. drop:every=20s,dup:p=0.05")
+    p.add_argument(
+        "--faults", type=_fault_spec, default=None, help="simulator faults, e.g. drop:every=20s,dup:p=0.05"
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=_cmd_demo)
@@ -293,6 +373,26 @@ async def _check_local_sinks(cfg: Any) -> None:
                 await sink.aclose()
 
 
+def _require_targets(cfg: GcstreamConfig) -> None:
+    """Refuse a configuration that names nothing to transcribe.
+
+    With no queue, user or conversation, ``gcstream run`` subscribes to nothing and nothing ever
+    adds a target, so it would run for ever without a record or a warning (an empty
+    ``queues = []`` or a forgotten ``GENESYS_CLOUD_QUEUES``). The library's ``connect()`` keeps
+    allowing it: a caller there may add subscriptions of its own.
+
+    Raises:
+        ConfigError: ``genesys.queues``, ``genesys.users`` and ``genesys.conversations`` are all empty.
+    """
+    g = cfg.genesys
+    if not (g.queues or g.users or g.conversations):
+        raise ConfigError(
+            "genesys: no queue, user or conversation to transcribe: set genesys.queues, genesys.users "
+            "or genesys.conversations (or GENESYS_CLOUD_QUEUES / _USERS / _CONVERSATIONS, comma-separated)",
+            field="genesys.queues",
+        )
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -306,6 +406,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.log_level:
         overrides["logging"] = {"level": args.log_level}
     cfg = load_config(args.config, overrides=overrides)
+    _require_targets(cfg)
     log_file = cfg.logging.file
     try:
         configure(
@@ -320,10 +421,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
             field="logging.file",
         ) from None
 
+    g = cfg.genesys
+    log.debug(
+        "configuration loaded: %d queue(s), %d user(s), %d conversation(s); sinks %s; http %s",
+        len(g.queues),
+        len(g.users),
+        len(g.conversations),
+        ", ".join(cfg.sinks.enabled()) or "none",
+        cfg.http.listen or "off",
+    )
+
     async def main() -> int:
         stop = asyncio.Event()
         _install_signal_handlers(stop)
         await _check_local_sinks(cfg)
+        log.debug("file sinks and spool directory are writable; starting the pipeline")
         runtime = Runtime(cfg)
         await runtime.start()
         if runtime.url:
@@ -336,6 +448,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             await asyncio.wait({stopped, finished}, return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
             finished.cancel()
+            if stop.is_set():
+                log.debug(
+                    "stop requested: draining to the sinks (shutdown_timeout %g s), then disconnecting",
+                    cfg.pipeline.shutdown_timeout,
+                )
+            else:
+                log.debug("the pipeline ended on its own; stopping")
         finally:
             # The pipeline bounds the drain itself (shutdown_timeout, then it spools what is
             # left); this only guards against a stop that cannot finish at all. A TimeoutError
@@ -345,6 +464,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                     await runtime.stop()
             except TimeoutError:
                 timed_out = True
+            log.debug("pipeline stopped; closing the web server")
             await runtime.stop_web()
         if runtime.error is not None:
             raise runtime.error
@@ -376,7 +496,8 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Connect to Genesys Cloud with the settings in --config (environment variables "
         "win over the file) and deliver records to the configured sinks until SIGINT/SIGTERM. "
         "Exit status: 0 after SIGINT/SIGTERM once everything read was delivered or spooled; 1 if "
-        "records were lost (or the stop overran); 2 for a configuration error or a connection that "
+        "records were lost (or the stop overran); 2 for a configuration error (no queue, user or "
+        "conversation to transcribe is one) or a connection that "
         "cannot be set up (credentials refused, permission missing, peer unreachable).",
     )
     p.add_argument("--config", "-c", default=None, help="TOML config file (see examples/gcstream.toml)")
@@ -389,6 +510,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     from gcstream.config import describe, load_config
 
     cfg = load_config(args.config)
+    _require_targets(cfg)  # what `gcstream run` refuses is an error here too
     cfg.engine_kwargs()  # options the installed engine lacks are errors too
     if args.format == "json":
         sys.stdout.write(json.dumps(describe(cfg), indent=2) + "\n")
@@ -443,11 +565,16 @@ def _add_query(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("query", help="search the SQLite store")
     p.add_argument("--db", default="gcstream-demo/gcstream.db", help="SQLite file (default: the demo's)")
     p.add_argument("--conversation", "-C", default=None, help="conversation id (a prefix is enough)")
-    p.add_argument("--since", default=None, help="from this time: ISO-8601, epoch ms, or -15m / -2h / -1d")
-    p.add_argument("--until", default=None, help="up to this time (same forms as --since)")
+    p.add_argument(
+        "--since",
+        default=None,
+        metavar="TIME",
+        help="from this time: a time ago (15m, 2h, 1d; -15m too), ISO-8601 (2024-06-01T10:00Z) or epoch ms",
+    )
+    p.add_argument("--until", default=None, metavar="TIME", help="up to this time (same forms as --since)")
     p.add_argument("--speaker", default=None, choices=("agent", "customer", "both", "unknown"))
     p.add_argument("--text", default=None, help="words the utterance contains (case-insensitive)")
-    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--limit", type=_positive_int, default=100, help="at most this many rows (default 100)")
     p.add_argument("--format", default="table", choices=("table", "json", "jsonl"))
     p.set_defaults(func=_cmd_query)
 
@@ -468,9 +595,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_TIME_OPTIONS: Final = ("--since", "--until")
+
+
+def _join_times_ago(argv: Sequence[str]) -> list[str]:
+    """Write ``--since -15m`` as ``--since=-15m``.
+
+    argparse takes a separate value that starts with ``-`` (and is not a plain negative number)
+    for an option of its own, and fails with "expected one argument"; joined to its option with
+    ``=`` it is read as the value.
+    """
+    from gcstream.query import RELATIVE_TIME
+
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            out.extend(argv[i:])
+            break
+        nxt = argv[i + 1] if i + 1 < len(argv) else ""
+        if arg in _TIME_OPTIONS and nxt.startswith("-") and RELATIVE_TIME.match(nxt):
+            out.append(f"{arg}={nxt}")
+            i += 2
+        else:
+            out.append(arg)
+            i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gcstream`` command."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_times_ago(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.func(args))
     except ConfigError as exc:

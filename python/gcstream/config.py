@@ -73,6 +73,7 @@ __all__ = [
     "WebhookSinkConfig",
     "describe",
     "load_config",
+    "load_engine_kwargs",
 ]
 
 ENV_PREFIX: Final = "GCSTREAM_"
@@ -381,18 +382,21 @@ class GcstreamConfig(_Model):
         The engine validates them again (custom patterns compile in Rust's regex dialect, tags
         must not themselves look like PII) and raises ``ConfigError`` naming the option.
         """
-        out: dict[str, Any] = self.engine.model_dump(exclude={"tick_interval_ms"}, exclude_none=True)
-        for key, value in self.gates.model_dump(exclude_none=True).items():
-            out[key] = list(value) if key == "codec_allowlist" else value
-        r = self.redaction
-        out.update(
-            pii_kinds=list(r.kinds),
-            spoken_pii=r.spoken_forms,
-            pii_custom=[(c.name, c.pattern, None) for c in r.custom],
-            pii_tags=dict(r.tags),
-            pii_hold_ms=r.hold_ms,
-        )
-        return out
+        return _engine_kwargs(self.engine, self.gates, self.redaction)
+
+
+def _engine_kwargs(engine: EngineConfig, gates: GatesConfig, redaction: RedactionConfig) -> dict[str, Any]:
+    out: dict[str, Any] = engine.model_dump(exclude={"tick_interval_ms"}, exclude_none=True)
+    for key, value in gates.model_dump(exclude_none=True).items():
+        out[key] = list(value) if key == "codec_allowlist" else value
+    out.update(
+        pii_kinds=list(redaction.kinds),
+        spoken_pii=redaction.spoken_forms,
+        pii_custom=[(c.name, c.pattern, None) for c in redaction.custom],
+        pii_tags=dict(redaction.tags),
+        pii_hold_ms=redaction.hold_ms,
+    )
+    return out
 
 
 # -- loading ----------------------------------------------------------------------------------
@@ -507,6 +511,41 @@ def load_config(
         return GcstreamConfig.model_validate({**data, "genesys": settings})
     except ValidationError as exc:
         raise _error_from(exc) from None
+
+
+def load_engine_kwargs(
+    path: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Keyword arguments for ``gcstream.Engine`` from the ``[engine]``, ``[gates]`` and
+    ``[redaction]`` tables alone (file, then ``GCSTREAM_*`` overrides), with :func:`load_config`'s
+    defaults: person names are redacted. For decoding a capture (``gcstream replay --config``) as
+    ``gcstream run`` would, without a connection or sinks to configure, so no client secret is
+    needed; the other tables are not validated.
+
+    Raises:
+        ConfigError: An unreadable file, an unknown table, or an invalid value in those three.
+    """
+    env = os.environ if env is None else env
+    data = _merge(_read_toml(path) if path is not None else {}, _env_tree(env))
+    unknown = sorted(set(data) - set(GcstreamConfig.model_fields))
+    if unknown:
+        raise ConfigError(
+            f"{unknown[0]}: unknown setting (check the spelling; see examples/gcstream.toml)",
+            field=unknown[0],
+        )
+    try:
+        engine = EngineConfig.model_validate(data.get("engine", {}))
+    except ValidationError as exc:
+        raise _error_from(exc, "engine") from None
+    try:
+        gates = GatesConfig.model_validate(data.get("gates", {}))
+    except ValidationError as exc:
+        raise _error_from(exc, "gates") from None
+    try:
+        redaction = RedactionConfig.model_validate(data.get("redaction", {}))
+    except ValidationError as exc:
+        raise _error_from(exc, "redaction") from None
+    return _engine_kwargs(engine, gates, redaction)
 
 
 def _load_genesys(

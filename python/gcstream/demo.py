@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import gcstream
 from gcstream.config import GcstreamConfig, load_config
-from gcstream.exceptions import GcstreamError
+from gcstream.exceptions import ConfigError, GcstreamError
 from gcstream.metrics import Metrics
 from gcstream.pipeline import Pipeline, PipelineReport
 from gcstream.sinks.captions import CaptionsSink
@@ -552,14 +552,14 @@ async def run_demo(
         console: A ``rich.console.Console`` for progress; None for no display.
 
     Raises:
-        ConfigError: ``opts.config`` is invalid.
+        ConfigError: ``opts.config`` is invalid, or a value the simulator cannot honour (a bad
+            ``faults`` spec, a ``speed`` of 0 or less, negative ``conversations``).
         OSError: The HTTP port is taken (give another with ``--http``, or port 0).
     """
     from gcstream.logging import configure, register_secret
     from gcstream.simulator import OAuthClient, Simulator, SimulatorConfig
 
     out = opts.out
-    out.mkdir(parents=True, exist_ok=True)
     stop = stop or asyncio.Event()
     register_secret(DEMO_CLIENT_SECRET)
     call_length, start_interval = call_plan(opts)
@@ -574,7 +574,12 @@ async def run_demo(
         faults=opts.faults,
         autostart=False,
     )
-    sim_cfg.validate()
+    try:
+        sim_cfg.validate()
+    except ValueError as exc:
+        # The options came from the caller (``gcstream demo``'s flags): a mistake, not a bug.
+        raise ConfigError(f"demo options: {exc}", field="demo") from None
+    out.mkdir(parents=True, exist_ok=True)
     async with contextlib.AsyncExitStack() as stack:
         sim = await stack.enter_async_context(Simulator(sim_cfg))
         cfg = demo_config(opts, sim.base_url, sim.directory.queue_ids)

@@ -25,7 +25,7 @@ from typing import IO, Any, Final
 
 from gcstream.exceptions import ConfigError
 
-__all__ = ["Query", "StoreLayout", "inspect_store", "parse_time", "print_table", "search"]
+__all__ = ["RELATIVE_TIME", "Query", "StoreLayout", "inspect_store", "parse_time", "print_table", "search"]
 
 _SPEAKER_CHANNELS: Final = {
     "agent": ("INTERNAL",),
@@ -33,13 +33,14 @@ _SPEAKER_CHANNELS: Final = {
     "both": ("BOTH",),
     "unknown": ("UNKNOWN", ""),
 }
-_RELATIVE: Final = re.compile(r"^-(\d+(?:\.\d+)?)([smhd])$")
+RELATIVE_TIME: Final = re.compile(r"^-?(\d+(?:\.\d+)?)([smhd])$")
+"""A time ago: ``15m``, ``2h``, ``1d``, ``30s``; the leading ``-`` is optional."""
 _UNIT_MS: Final = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
 def parse_time(value: str, *, now_ms: int | None = None) -> int:
-    """Parse ``--since``/``--until``: epoch ms, ISO-8601 (``2024-06-01T10:00:00Z``), or relative
-    (``-15m``, ``-2h``, ``-1d``) to now.
+    """Parse ``--since``/``--until``: epoch ms, ISO-8601 (``2024-06-01T10:00:00Z``), or a time
+    ago (``15m``, ``2h``, ``1d``, ``30s``; ``-15m`` means the same).
 
     Raises:
         ConfigError: None of those forms.
@@ -47,7 +48,7 @@ def parse_time(value: str, *, now_ms: int | None = None) -> int:
     value = value.strip()
     if value.isdigit():
         return int(value)
-    m = _RELATIVE.match(value)
+    m = RELATIVE_TIME.match(value)
     if m:
         now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
         return now - int(float(m.group(1)) * _UNIT_MS[m.group(2)])
@@ -55,7 +56,7 @@ def parse_time(value: str, *, now_ms: int | None = None) -> int:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ConfigError(
-            f"cannot read time {value!r}: use epoch ms, ISO-8601 or -15m/-2h/-1d", field="time"
+            f"cannot read time {value!r}: use a time ago (15m, 2h, 1d), ISO-8601 or epoch ms", field="time"
         ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
@@ -98,6 +99,13 @@ def _connect(db: Path) -> sqlite3.Connection:
     if not db.is_file():
         raise ConfigError(f"no SQLite store at {db} (run `gcstream demo` or give --db)", field="db")
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        # SQLite reads the file only at the first statement: a file that is not a database (an
+        # audit log given by mistake) or cannot be read fails here, with the store named.
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise ConfigError(f"{db} is not a readable SQLite store ({exc})", field="db") from None
     conn.row_factory = sqlite3.Row
     return conn
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from gcstream.simulator import cli
+from gcstream.simulator import SimulatorConfig, cli
+from gcstream.simulator.conversations import Directory
 
 from .conftest import Client
 
@@ -53,6 +54,19 @@ async def test_cli_serves_and_writes_ground_truth(tmp_path: Path) -> None:
         async with asyncio.timeout(20):
             url = (await proc.stdout.readline()).decode().strip()
         assert url.startswith("http://127.0.0.1:")
+        assert proc.stderr is not None
+        said: list[str] = []
+        async with asyncio.timeout(20):
+            while not said or not said[-1].startswith("(... is the --client-secret"):
+                said.append((await proc.stderr.readline()).decode().rstrip())
+        # The queue ids it serves, in a `gcstream run` line pointed at it (the secret not echoed).
+        defaults = SimulatorConfig()
+        queues = ",".join(Directory.build(4, defaults.queues, defaults.agents).queue_ids)
+        assert f"queue ids: {queues}" in said
+        assert f"  GENESYS_CLOUD_BASE_URL={url} GENESYS_CLOUD_CLIENT_ID=me \\" in said
+        assert f"  GENESYS_CLOUD_QUEUES={queues} \\" in said
+        assert "  GENESYS_CLOUD_CLIENT_SECRET=... gcstream run" in said
+        assert not any("pw" in line for line in said)
         async with aiohttp.ClientSession() as http:
             await Client(url, http).login("me", "pw")
         async with asyncio.timeout(20):

@@ -312,8 +312,11 @@ class Subscriptions:
     async def restore(self) -> None:
         """Check stored channel ids with ``HEAD``; keep the live ones (up to ``max_channels``)."""
         if self.store is None:
+            log.debug("no channel_state_path: channels are created afresh, not reused")
             return
-        for entry in self.store.load()[: self.max_channels]:
+        stored = self.store.load()[: self.max_channels]
+        log.debug("checking %d stored channel(s) for reuse", len(stored))
+        for entry in stored:
             ch = Channel(
                 id=entry["id"],
                 connect_uri=str(entry.get("connectUri", "")),
@@ -343,6 +346,7 @@ class Subscriptions:
         if unsubscribe:
             for ch in self.channels:
                 if ch.alive and (ch.applied or ch.via_socket):
+                    log.debug("unsubscribing channel %s", ch.id)
                     try:
                         await self.rest.call(
                             "DELETE",
@@ -501,6 +505,7 @@ class Subscriptions:
         if entities is None:
             permitted = set(ch.topics)
         ch.applied = frozenset(permitted & ch.topics)
+        log.debug("channel %s: %d topic(s) subscribed over REST", ch.id, len(ch.applied))
         # The PUT's list is the server's list now: what it carried is confirmed (or rejected),
         # and what left ch meanwhile goes with the next PUT.
         ch.via_socket = (ch.via_socket - set(topics)) & ch.topics

@@ -1,6 +1,7 @@
 """``gcstream simulate``: run the simulator until SIGINT/SIGTERM.
 
-The first line of stdout is the base URL (``http://127.0.0.1:PORT``) so scripts can read it.
+The first line of stdout is the base URL (``http://127.0.0.1:PORT``) so scripts can read it;
+stderr then lists the queue ids it serves and a ``gcstream run`` line pointed at it.
 """
 
 from __future__ import annotations
@@ -10,17 +11,35 @@ import asyncio
 import contextlib
 import signal
 import sys
+from typing import Final
 
 from .config import OAuthClient, SimulatorConfig
 from .faults import FaultPlan
+
+DEFAULT_CLIENT_SECRET: Final = "sim-secret"
+"""The simulator's well-known test secret (it guards nothing but loopback test traffic)."""
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a TCP port number, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0-65535 (0 picks a free one), got {port}")
+    return port
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``simulate`` options to ``parser``."""
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
+    parser.add_argument("--port", type=_port, default=0, help="TCP port; 0 picks a free one")
     parser.add_argument("--client-id", default="sim-client", help="OAuth client id")
-    parser.add_argument("--client-secret", default="sim-secret", help="OAuth client secret")
+    parser.add_argument(
+        "--client-secret",
+        default=DEFAULT_CLIENT_SECRET,
+        help=f"OAuth client secret (default {DEFAULT_CLIENT_SECRET})",
+    )
     parser.add_argument("--expires-in", type=int, default=86399, help="token lifetime in seconds")
     parser.add_argument("--conversations", type=int, default=5, help="concurrent calls")
     parser.add_argument("--max-conversations", type=int, default=None, help="total calls (default: endless)")
@@ -71,9 +90,19 @@ async def _serve(cfg: SimulatorConfig) -> None:
             loop.add_signal_handler(sig, stop.set)
     async with Simulator(cfg) as sim:
         print(sim.base_url, flush=True)
+        client_id = cfg.clients[0].client_id
+        queues = ",".join(sim.directory.queue_ids)
+        # How to point `gcstream run` at it: calls are found through their queues, whose ids are
+        # made up here. The secret is not echoed (secrets are never printed); the user gave it.
         print(
-            f"client_id={cfg.clients[0].client_id} queues={len(sim.directory.queue_ids)} "
-            f"agents={len(sim.directory.user_ids)} seed={cfg.seed}",
+            f"client_id={client_id} queues={len(sim.directory.queue_ids)} "
+            f"agents={len(sim.directory.user_ids)} seed={cfg.seed}\n"
+            f"queue ids: {queues}\n"
+            "ingest it with:\n"
+            f"  GENESYS_CLOUD_BASE_URL={sim.base_url} GENESYS_CLOUD_CLIENT_ID={client_id} \\\n"
+            f"  GENESYS_CLOUD_QUEUES={queues} \\\n"
+            "  GENESYS_CLOUD_CLIENT_SECRET=... gcstream run\n"
+            f"(... is the --client-secret: {DEFAULT_CLIENT_SECRET} unless one was given)",
             file=sys.stderr,
             flush=True,
         )

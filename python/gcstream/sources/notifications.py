@@ -46,6 +46,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Self
+from urllib.parse import urlsplit
 
 import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
@@ -236,6 +237,8 @@ class NotificationsSource:
     async def _start(self) -> None:
         s = self.settings
         ep = s.endpoints()
+        # The host only: a base URL may carry credentials, which never reach a log line.
+        log.debug("connecting to %s as OAuth client %s", urlsplit(ep.api_base).hostname, s.client_id)
         if self._session is None:
             self._session = aiohttp.ClientSession()
         b = s.backoff
@@ -320,6 +323,7 @@ class NotificationsSource:
         for link in self._links:
             link.wake.set()
         if hasattr(self, "subs"):
+            log.debug("closing the source: unsubscribing (at most %.0f s)", CLOSE_UNSUBSCRIBE_S)
             # Bounded: during a 429 storm the topics stay; the next start's PUT replaces them.
             with contextlib.suppress(GcstreamError, aiohttp.ClientError, TimeoutError):
                 async with asyncio.timeout(CLOSE_UNSUBSCRIBE_S):
@@ -331,6 +335,7 @@ class NotificationsSource:
         # Every socket still open: the links' current ones and replaced ones whose retirement
         # was cut short by the cancellation above.
         sockets = [*self._open_sockets, *(lk.socket for lk in self._links if lk.socket is not None)]
+        log.debug("closing %d socket(s)", len(set(sockets)))
         await asyncio.gather(*(self._close_socket(s) for s in set(sockets)), return_exceptions=True)
         self.buffer.close()
         if self._own_session and self._session is not None:
@@ -522,6 +527,7 @@ class NotificationsSource:
 
     async def _open(self, channel: Channel, link: _Link) -> SocketInfo:
         wd = self.settings.watchdog
+        log.debug("opening a socket on channel %s", channel.id)
         # connectUri exactly as returned; no token: the channel id is the capability.
         ws = await connect(
             channel.connect_uri,
