@@ -277,3 +277,25 @@ async def test_sigterm_drains_into_sinks_and_spool_and_restart_delivers(
     assert sorted(b["utterance_id"] for b in webhook.received) == sorted(in_db)
     assert len(webhook.received) == len(in_db)
     assert json.loads(out)["sinks"]["webhook"]["spool_pending"] == 0
+
+
+async def test_every_spool_cap_the_config_accepts_runs(tmp_path: Path, webhook: Webhook) -> None:
+    from gcstream.config import SinksConfig
+
+    floor = SinksConfig.model_fields["spool_max_bytes"].metadata[0].ge  # what check-config accepts
+    webhook.fail_status = 503  # down: its records go to the capped spool
+    data = frames(2, 10)
+    hook = WebhookSink(webhook.url, token=webhook.token, retry=FAST)
+    pipeline = Pipeline(
+        CountingSource(data),
+        gcstream.Engine(),
+        [hook],
+        spool_dir=tmp_path / "spool",
+        spool_max_bytes=floor + 1,
+        retry_initial=0.01,
+        retry_max=0.05,
+    )
+    async with asyncio.timeout(TIMEOUT):
+        report = await pipeline.run()
+    assert report.exit_code == 0
+    assert report.sinks["webhook"].spool_pending == len(_expected_ids(data))

@@ -322,7 +322,8 @@ class Pipeline:
         batch_records: Most records per sink write.
         spool_dir: Directory for the sinks' spools (one subdirectory per sink); None: no spool.
         spool_max_bytes: Cap per sink spool.
-        spool_segment_bytes: Spool segment size.
+        spool_segment_bytes: Spool segment size (default: 4 MiB, or ``spool_max_bytes`` when that
+            is smaller).
         spool_fsync: ``always``, ``segment`` or ``never``.
         spool_full: ``block`` (back-pressure) or ``drop_oldest`` (counted as lost).
         shutdown_timeout: Seconds from stop to exit; what is undelivered then is spooled.
@@ -349,7 +350,7 @@ class Pipeline:
         batch_records: int = 1024,
         spool_dir: str | Path | None = None,
         spool_max_bytes: int = 256 << 20,
-        spool_segment_bytes: int = 4 << 20,
+        spool_segment_bytes: int | None = None,
         spool_fsync: SpoolFsync = "always",
         spool_full: SpoolFullPolicy = "block",
         shutdown_timeout: float = 30.0,

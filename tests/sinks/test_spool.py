@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from gcstream.exceptions import ConfigError
 from gcstream.sinks.spool import Spool, SpoolFull
 
 from sinks.services import records
@@ -79,3 +80,20 @@ def test_torn_tail_is_cut(tmp_path: Path) -> None:
     assert again.corrupt == 1
     assert _drain(again) == recs
     again.close()
+
+
+@pytest.mark.parametrize("max_bytes", [1 << 20, (2 << 20) + 1, (4 << 20) - 1])
+def test_a_cap_below_the_default_segment_size_works(tmp_path: Path, max_bytes: int) -> None:
+    # `[sinks] spool_max_bytes` accepts 1 MiB and up; the segment size must follow a smaller cap.
+    spool = Spool(tmp_path, max_bytes=max_bytes)
+    assert spool.segment_bytes == max_bytes
+    spool.open()
+    recs = records(2, 5)
+    spool.append(recs)
+    assert _drain(spool) == recs
+    spool.close()
+
+
+def test_a_segment_larger_than_the_cap_is_still_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="segment_bytes"):
+        Spool(tmp_path, max_bytes=1 << 20, segment_bytes=2 << 20)

@@ -31,7 +31,7 @@ import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING, Final, Literal
 
 from gcstream._core import decode_jsonl, encode_jsonl
 from gcstream.exceptions import ConfigError, GcstreamError
@@ -39,7 +39,11 @@ from gcstream.exceptions import ConfigError, GcstreamError
 if TYPE_CHECKING:
     from gcstream._core import _Record as Record
 
-__all__ = ["ReadToken", "Spool", "SpoolFull"]
+__all__ = ["DEFAULT_SEGMENT_BYTES", "ReadToken", "Spool", "SpoolFull"]
+
+DEFAULT_SEGMENT_BYTES: Final = 4 << 20
+"""Segment size unless one is given; a smaller ``max_bytes`` caps it (a segment cannot pass the
+cap, so a fixed size would make every cap below it unusable)."""
 
 SpoolFsync = Literal["always", "segment", "never"]
 SpoolFullPolicy = Literal["block", "drop_oldest"]
@@ -57,7 +61,8 @@ class Spool:
     Args:
         directory: Where the segments live (created if missing).
         max_bytes: Cap over all segments.
-        segment_bytes: Size at which the active segment is closed.
+        segment_bytes: Size at which the active segment is closed (default:
+            :data:`DEFAULT_SEGMENT_BYTES`, or ``max_bytes`` when that is smaller).
         fsync: ``always``, ``segment`` or ``never``.
         on_full: ``block`` or ``drop_oldest``.
     """
@@ -67,7 +72,7 @@ class Spool:
         directory: str | os.PathLike[str],
         *,
         max_bytes: int = 256 << 20,
-        segment_bytes: int = 4 << 20,
+        segment_bytes: int | None = None,
         fsync: SpoolFsync = "always",
         on_full: SpoolFullPolicy = "block",
     ) -> None:
@@ -75,6 +80,8 @@ class Spool:
             raise ConfigError(f"unknown spool fsync {fsync!r}; expected always, segment or never", "fsync")
         if on_full not in ("block", "drop_oldest"):
             raise ConfigError(f"unknown spool policy {on_full!r}; expected block or drop_oldest", "on_full")
+        if segment_bytes is None:
+            segment_bytes = min(DEFAULT_SEGMENT_BYTES, max_bytes)
         if segment_bytes < 1 or max_bytes < segment_bytes:
             raise ConfigError("need 1 <= segment_bytes <= max_bytes", "max_bytes")
         self.directory = Path(directory)
