@@ -11,6 +11,7 @@ import gcstream
 import pytest
 from gcstream.config import GcstreamConfig, describe, load_config, load_engine_kwargs, parse_listen
 from gcstream.exceptions import ConfigError
+from gcstream.logging import scrub
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "gcstream.toml"
@@ -164,6 +165,26 @@ def test_secrets_never_appear_in_errors_or_descriptions(tmp_path: Path) -> None:
     text = repr(cfg) + str(describe(cfg))
     assert secret not in text
     assert describe(cfg)["genesys"]["client_secret"] == "**********"
+
+
+def test_credentials_inside_sink_urls_are_masked_and_registered(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[sinks.webhook]\nenabled = true\n"
+        'url = "https://svc:hunter2pass@kb.example.com/ingest?api_key=AKIA-SECRET-123&v=1"\n'
+        '[sinks.influx]\nenabled = true\nurl = "http://admin:influxpw@127.0.0.1:8086"\norg = "o"\nbucket = "b"\n'
+        '[sinks.nats]\nenabled = true\nservers = ["nats://js:natspw-77@127.0.0.1:4222"]\n',
+    )
+    cfg = load_config(path, env=BASE_ENV)
+    shown = describe(cfg)["sinks"]
+    assert shown["webhook"]["url"] == "https://svc:***@kb.example.com/ingest?api_key=***&v=1"
+    assert shown["influx"]["url"] == "http://admin:***@127.0.0.1:8086"
+    assert shown["nats"]["servers"] == ["nats://js:***@127.0.0.1:4222"]
+    for secret in ("hunter2pass", "AKIA-SECRET-123", "influxpw", "natspw-77"):
+        assert secret not in str(describe(cfg))
+        # Registered at load: the log scrubber masks the value even outside a URL.
+        assert secret not in scrub(f"the peer said {secret}")
+    assert cfg.sinks.webhook.url.startswith("https://svc:hunter2pass@")  # the sink still gets it
 
 
 def test_redaction_settings_reach_the_engine() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from gcstream.demo import DEMO_CLIENT_SECRET, DemoOptions, pii_needles, run_demo
-from gcstream.logging import configure, register_secret, scrub
+from gcstream.logging import configure, mask_url, mask_urls, register_secret, scrub, url_secrets
 
 
 @pytest.fixture
@@ -123,3 +123,34 @@ def _ground_truth(result: object) -> list[dict[str, object]]:
     truth = getattr(result, "ground_truth", None)
     assert truth is not None, "DemoResult.ground_truth is missing"
     return list(truth)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "https://svc:hunter2pass@kb.example.com/ingest?api_key=AKIA-SECRET-123&v=1",
+            "https://svc:***@kb.example.com/ingest?api_key=***&v=1",
+        ),
+        ("http://admin:influxpw@127.0.0.1:8086", "http://admin:***@127.0.0.1:8086"),
+        ("nats://u:p%40ss@127.0.0.1:4222", "nats://u:***@127.0.0.1:4222"),
+        ("http://h/w?db=cc&u=me&p=pw123;sig=abc#f", "http://h/w?db=cc&u=me&p=***;sig=***#f"),
+        (
+            "http://h/x?access_token=t0k&X-Amz-Signature=s1g",
+            "http://h/x?access_token=***&X-Amz-Signature=***",
+        ),
+        ("http://127.0.0.1:8086/write?db=cc", "http://127.0.0.1:8086/write?db=cc"),
+        ("not a url", "not a url"),
+    ],
+)
+def test_urls_are_shown_without_their_credentials(url: str, shown: str) -> None:
+    assert mask_url(url) == shown
+    assert mask_urls(f"webhook: {url} failed") == f"webhook: {shown} failed"
+    for secret in url_secrets(url):
+        assert secret not in shown
+
+
+def test_url_credentials_are_masked_in_log_lines(log_stream: io.StringIO) -> None:
+    logging.getLogger("gcstream.test").warning("POST %s failed", "https://svc:pw-xyz-1@h/in?token=tk-9876")
+    (doc,) = lines(log_stream)
+    assert doc["msg"] == "POST https://svc:***@h/in?token=*** failed"

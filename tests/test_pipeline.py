@@ -184,6 +184,28 @@ async def test_sink_down_spools_and_catches_up_in_order(tmp_path: Path, webhook:
     assert any(f["type"] == "sink_failure" and f["sink"] == "webhook" for f in failures)
 
 
+async def test_credentials_in_a_sink_url_never_reach_the_audit_log(tmp_path: Path, webhook: Webhook) -> None:
+    # aiohttp sends the user info as Basic auth, which the peer refuses: every delivery fails.
+    url = webhook.url.replace("http://", "http://svc:hunter2pass@") + "?api_key=AKIA-SECRET-123"
+    pipeline = Pipeline(
+        CountingSource(frames(2, 5)),
+        gcstream.Engine(),
+        [JsonlSink(tmp_path / "audit.jsonl"), WebhookSink(url, retry=FAST)],
+        spool_dir=tmp_path / "spool",
+        retry_initial=0.01,
+        retry_max=0.05,
+    )
+    async with asyncio.timeout(TIMEOUT):
+        report = await pipeline.run()
+    audit = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    errors = [a["error"] for a in audit if a["type"] == "sink_failure"]
+    assert errors
+    assert all("http://svc:***@127.0.0.1" in e and "api_key=***" in e for e in errors), errors
+    shown = json.dumps(errors) + str(report.sinks["webhook"].error) + json.dumps(pipeline.metrics())
+    assert "hunter2pass" not in shown
+    assert "AKIA-SECRET-123" not in shown
+
+
 async def test_disk_full_sink_errors_clearly_and_others_keep_going(tmp_path: Path, webhook: Webhook) -> None:
     os.symlink("/dev/full", tmp_path / "audit.jsonl")
     data = frames(3, 20)

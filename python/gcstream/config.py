@@ -28,8 +28,13 @@ Environment variables win over the file:
   ``GCSTREAM_SINKS__INFLUX__TOKEN=...``, ``GCSTREAM_LOGGING__LEVEL=DEBUG``. Values are read as
   JSON when they parse (numbers, booleans, lists), otherwise as strings.
 
-Secrets (``client_secret``, Influx ``token``, webhook ``secret``, NATS ``password``) are
-``SecretStr``: never printed, never in an error message. Put them in the environment.
+Secrets (``client_secret``, Influx ``token`` and ``password``, webhook ``token``) are
+``SecretStr``: never printed, never in an error message. Put them in the environment. Credentials
+written into a URL (``https://user:password@host/...?api_key=...``: the password of the user info
+and query parameters whose names look secret, such as ``token``, ``key``, ``secret``, ``password``,
+``sig``, ``auth``) are masked wherever a URL is shown (:func:`describe`, sink errors, the audit
+log). :func:`load_config` registers every secret, both kinds, with
+:func:`gcstream.logging.register_secret`, so no log line can carry one either.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from pydantic import (
 )
 
 from gcstream.exceptions import ConfigError
+from gcstream.logging import mask_urls, register_secret, url_secrets
 from gcstream.settings import ENV_PREFIX as GENESYS_ENV_PREFIX
 from gcstream.settings import GenesysSettings, load_settings
 
@@ -508,9 +514,26 @@ def load_config(
     # are the same whether it is used through gcstream.connect() or a config file.
     settings = _load_genesys(genesys_table, env, {**env_genesys, **dict(genesys or {})})
     try:
-        return GcstreamConfig.model_validate({**data, "genesys": settings})
+        cfg = GcstreamConfig.model_validate({**data, "genesys": settings})
     except ValidationError as exc:
         raise _error_from(exc) from None
+    _register_secrets(cfg)
+    return cfg
+
+
+def _register_secrets(value: Any) -> None:
+    """Register every ``SecretStr`` and every credential inside a URL with the log scrubber."""
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            _register_secrets(getattr(value, name))
+    elif isinstance(value, SecretStr):
+        register_secret(value.get_secret_value())
+    elif isinstance(value, str) and "://" in value:
+        for secret in url_secrets(value):
+            register_secret(secret)
+    elif isinstance(value, tuple | list):
+        for item in value:
+            _register_secrets(item)
 
 
 def load_engine_kwargs(
@@ -564,7 +587,8 @@ def _load_genesys(
 
 
 def describe(cfg: GcstreamConfig) -> dict[str, Any]:
-    """The effective configuration as plain data, secrets masked (``gcstream check-config``)."""
+    """The effective configuration as plain data, secrets masked (``gcstream check-config``): the
+    ``SecretStr`` settings, and the credentials inside any URL (see the module docs)."""
     masked: dict[str, Any] = _mask(cfg.model_dump(mode="json"))
     return masked
 
@@ -576,4 +600,6 @@ def _mask(value: Any, key: str = "") -> Any:
         return [_mask(v) for v in value]
     if key in _SECRET_FIELDS and value:
         return "**********"
+    if isinstance(value, str):
+        return mask_urls(value)
     return value

@@ -6,6 +6,8 @@ rule: :func:`configure` installs one handler on the ``gcstream`` logger whose
 :class:`ScrubbingFilter` rewrites every record before it is written:
 
 * registered secrets (the OAuth client secret, access tokens) become ``***``;
+* in any URL, the password of its user info and the values of query parameters whose names look
+  secret (``token``, ``api_key``, ``sig``, ...) become ``***`` (:func:`mask_urls`);
 * PII in digit form (payment cards, SSNs, phone numbers, e-mail addresses) and long runs of
   spoken digits ("four one one one ...") become their tag (``[CREDIT_CARD]``, ``[SPOKEN_DIGITS]``);
 * then the core's own :class:`gcstream.Redactor` reads the line, so a log line is redacted at
@@ -29,6 +31,7 @@ import re
 import sys
 import threading
 import time
+import urllib.parse
 from typing import IO, Any, Final, Literal
 
 from gcstream._core import Redactor
@@ -38,8 +41,11 @@ __all__ = [
     "ScrubbingFilter",
     "TextFormatter",
     "configure",
+    "mask_url",
+    "mask_urls",
     "register_secret",
     "scrub",
+    "url_secrets",
 ]
 
 LogFormat = Literal["text", "json"]
@@ -74,6 +80,69 @@ def register_secret(value: str | None) -> None:
             _secrets.add(value)
 
 
+MASK: Final = "***"
+
+_URL: Final = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+_SECRET_PARAM: Final = re.compile(r"token|key|secret|passw|pwd|signature|sig|auth|credential|session", re.I)
+_SHORT_SECRET_PARAMS: Final = frozenset({"p", "pw", "pass"})  # InfluxDB v1 sends its password as ``p``
+
+
+def _secret_param(name: str) -> bool:
+    name = urllib.parse.unquote_plus(name)
+    return name.lower() in _SHORT_SECRET_PARAMS or _SECRET_PARAM.search(name) is not None
+
+
+def _split_url(url: str) -> tuple[urllib.parse.SplitResult, str | None] | None:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        password = parts.password
+    except ValueError:  # not a URL after all (a bad port, a stray bracket): nothing to mask
+        return None
+    return (parts, password) if parts.scheme and parts.netloc else None
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secrets a URL carries: the password of its user info and the values of query parameters
+    whose names look secret, as written and decoded (register them with :func:`register_secret`)."""
+    split = _split_url(url)
+    if split is None:
+        return []
+    parts, password = split
+    found = [password, urllib.parse.unquote(password)] if password else []
+    for pair in re.split(r"[&;]", parts.query):
+        name, eq, value = pair.partition("=")
+        if eq and value and _secret_param(name):
+            found += [value, urllib.parse.unquote_plus(value)]
+    return list(dict.fromkeys(found))
+
+
+def mask_url(url: str) -> str:
+    """``url`` with the password of its user info and secret-looking query values replaced by
+    ``***``: ``https://svc:***@kb.example.com/ingest?api_key=***&v=1``. Anything that is not a URL
+    comes back as it is."""
+    split = _split_url(url)
+    if split is None:
+        return url
+    parts, password = split
+    netloc = parts.netloc
+    if password is not None:
+        userinfo, _, host = netloc.rpartition("@")
+        user = userinfo.partition(":")[0]
+        netloc = f"{user}:{MASK}@{host}"
+    pairs = []
+    for pair in re.split(r"([&;])", parts.query):
+        name, eq, value = pair.partition("=")
+        pairs.append(f"{name}={MASK}" if eq and value and _secret_param(name) else pair)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query="".join(pairs)))
+
+
+def mask_urls(text: str) -> str:
+    """``text`` with every URL in it passed through :func:`mask_url` (error messages, log lines)."""
+    if "://" not in text:
+        return text
+    return _URL.sub(lambda m: mask_url(m.group(0)), text)
+
+
 # 13-19 digits, optionally grouped by spaces or dashes: a payment card when the Luhn sum checks.
 _CARD: Final = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
 
@@ -94,12 +163,14 @@ def _card(match: re.Match[str]) -> str:
 
 
 def scrub(text: str) -> str:
-    """Return ``text`` with registered secrets masked and PII patterns replaced by their tag."""
+    """Return ``text`` with registered secrets and URL credentials masked and PII patterns replaced
+    by their tag."""
     with _secrets_lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
         if secret in text:
-            text = text.replace(secret, "***")
+            text = text.replace(secret, MASK)
+    text = mask_urls(text)
     text = _CARD.sub(_card, text)
     for pattern, tag in _PATTERNS:
         text = pattern.sub(tag, text)

@@ -57,7 +57,8 @@ from gcstream._aio import cancel_and_wait
 from gcstream._core import Engine, Partial, Ring, Utterance
 from gcstream.exceptions import ConfigError, SinkError
 from gcstream.genesys.retry import Backoff
-from gcstream.sinks import FailureAuditor, Sink, check_sinks, kind_of
+from gcstream.logging import mask_urls
+from gcstream.sinks import FailureAuditor, Sink, check_sinks, describe_failure, kind_of
 from gcstream.sinks.spool import Spool, SpoolFsync, SpoolFull, SpoolFullPolicy
 
 if TYPE_CHECKING:
@@ -163,7 +164,11 @@ class _SinkRunner:
         except asyncio.CancelledError:
             raise
         except Exception as e:
-            message = str(e) if isinstance(e, SinkError) else f"{self.sink.name}: {type(e).__name__}: {e}"
+            # Masked: the message goes to the audit log, the report, /metrics and the log.
+            if isinstance(e, SinkError):
+                message = mask_urls(str(e))
+            else:
+                message = describe_failure(self.sink.name, "failed", e)
             self.report.failures += 1
             self.report.error = message
             now = time.monotonic()

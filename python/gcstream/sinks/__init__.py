@@ -54,6 +54,7 @@ from gcstream._core import (
     record_keys,
 )
 from gcstream.exceptions import SinkError
+from gcstream.logging import mask_urls
 
 if TYPE_CHECKING:
     from gcstream._core import _Record as Record
@@ -158,8 +159,14 @@ def check_sinks(sinks: Sequence[Sink]) -> None:
 
 
 def fail(sink: str, message: str, cause: BaseException | None = None) -> SinkError:
-    """Build a :class:`SinkError` whose message names the sink and the cause."""
+    """Build a :class:`SinkError` whose message names the sink and the cause, with the credentials
+    of any URL in it masked (the message goes to the audit log, the report and the log)."""
+    return SinkError(describe_failure(sink, message, cause), sink=sink)
+
+
+def describe_failure(sink: str, message: str, cause: BaseException | None = None) -> str:
+    """``"{sink}: {message} ({cause class}: {cause})"``, URL credentials masked."""
     text = f"{sink}: {message}"
     if cause is not None:
         text += f" ({type(cause).__name__}: {cause})"
-    return SinkError(text, sink=sink)
+    return mask_urls(text)

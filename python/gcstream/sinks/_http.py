@@ -1,5 +1,8 @@
 """HTTP delivery shared by the InfluxDB and webhook sinks: retries with backoff and jitter on
-429/5xx and network errors (honouring ``Retry-After``), and a circuit breaker."""
+429/5xx and network errors (honouring ``Retry-After``), and a circuit breaker.
+
+Error messages show the URL with its credentials masked (:func:`gcstream.logging.mask_url`): they
+end up in the audit log and the report."""
 
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from gcstream.exceptions import SinkError
 from gcstream.genesys.retry import Backoff, parse_retry_after
+from gcstream.logging import mask_url
 from gcstream.sinks import fail
 
 __all__ = ["CircuitBreaker", "RetryPolicy", "post_with_retries"]
@@ -103,6 +106,7 @@ async def post_with_retries(
         SinkError: A non-retryable status, or every attempt failed.
     """
     backoff = policy.backoff()
+    shown = mask_url(url)
     last = "no attempt"
     for attempt in range(policy.attempts):
         delay: float | None = None
@@ -114,7 +118,7 @@ async def post_with_retries(
                         return r.status
                     last = f"HTTP {r.status}: {body[:200].decode(errors='replace')}"
                     if r.status not in RETRYABLE_STATUS:
-                        raise fail(sink, f"{url} refused the write: {last}")
+                        raise fail(sink, f"{shown} refused the write: {last}")
                     delay = parse_retry_after(r.headers.get("Retry-After"))
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             last = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
@@ -123,4 +127,4 @@ async def post_with_retries(
         if attempt + 1 < policy.attempts:
             wait = backoff.next_delay()
             await asyncio.sleep(min(policy.maximum, max(wait, delay or 0.0)))
-    raise SinkError(f"{sink}: {url} failed after {policy.attempts} attempts ({last})", sink=sink)
+    raise fail(sink, f"{shown} failed after {policy.attempts} attempts ({last})")
