@@ -47,6 +47,7 @@ from gcstream.exceptions import (
     RateLimitedError,
     RemoteProtocolError,
     SinkError,
+    SinkRejectedError,
 )
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ __all__ = [
     "Ring",
     "SeedSource",
     "SinkError",
+    "SinkRejectedError",
     "Source",
     "Utterance",
     "Word",

@@ -12,13 +12,16 @@
     ├── ApiError                    a Genesys Cloud REST call failed; carries status
     │   └── RateLimitedError        HTTP 429 that could not be waited out
     ├── ConnectionLostError         a socket or peer went away and could not be recovered
-    └── SinkError                   a sink could not accept records
+    └── SinkError                   a sink could not accept records (for now: retried, spooled)
+        └── SinkRejectedError       a sink refused some records for good (set aside, not retried)
 
 Framing errors are usually *collected* (``FrameAssembler.take_errors()``) rather than raised, so
 the good documents in the same chunk survive; they are exceptions so that callers may raise them.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 __all__ = [
     "ApiError",
@@ -32,6 +35,7 @@ __all__ = [
     "RateLimitedError",
     "RemoteProtocolError",
     "SinkError",
+    "SinkRejectedError",
 ]
 
 
@@ -137,3 +141,21 @@ class SinkError(GcstreamError):
     def __init__(self, message: str, *, sink: str) -> None:
         super().__init__(message)
         self.sink = sink
+
+
+class SinkRejectedError(SinkError):
+    """A sink refused some records of a batch for good and stored all the others.
+
+    Sending a refused record again cannot succeed (the endpoint answered that the request itself
+    is wrong, or the record cannot be stored), so the pipeline sets it aside in a dead-letter file
+    instead of retrying it, and delivery goes on with the next record.
+
+    Attributes:
+        sink: The sink's name.
+        rejected: Position in the batch -> reason class (``http_422``, ``too_large``, ...): a
+            short, stable name, never record content.
+    """
+
+    def __init__(self, message: str, *, sink: str, rejected: Mapping[int, str]) -> None:
+        super().__init__(message, sink=sink)
+        self.rejected = dict(rejected)

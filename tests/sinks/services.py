@@ -232,11 +232,14 @@ def nats_server(tmp_path: Path) -> Iterator[Service]:
 
 @dataclass
 class Webhook:
-    """A knowledge endpoint that deduplicates on Idempotency-Key and can be made to fail."""
+    """A knowledge endpoint that deduplicates on Idempotency-Key and can be made to fail, or to
+    refuse for good (422) every utterance whose text contains ``refuse_text``."""
 
     url: str = ""
     token: str = "s3cret"
     fail_status: int | None = None
+    refuse_text: str | None = None
+    refused: list[str] = field(default_factory=list)
     down: bool = False
     slow: float = 0.0
     received: list[dict[str, Any]] = field(default_factory=list)
@@ -265,6 +268,9 @@ class Webhook:
         key = request.headers["Idempotency-Key"]
         body = await request.json()
         assert body["key"] == key
+        if self.refuse_text is not None and self.refuse_text in body["text"]:
+            self.refused.append(key)
+            return web.Response(status=422, text="unprocessable")
         if key in self.keys:
             self.duplicates += 1
             return web.Response(status=409)
@@ -367,15 +373,26 @@ def frame(conv: str, i: int, *, text: str | None = None) -> bytes:
     return json.dumps(body).encode()
 
 
-def frames(conversations: int, per_conversation: int) -> list[bytes]:
-    """Interleaved frames: utterance i of every conversation, then i + 1, ..."""
-    return [frame(f"conv-{c:03d}", i) for i in range(per_conversation) for c in range(conversations)]
+def frames(conversations: int, per_conversation: int, *, phone_every: int = 0) -> list[bytes]:
+    """Interleaved frames: utterance i of every conversation, then i + 1, ...; with
+    ``phone_every`` N, every Nth utterance of a conversation gives a phone number (``[PHONE]``
+    once redacted)."""
+    return [
+        frame(
+            f"conv-{c:03d}",
+            i,
+            text="call me at 617 555 0123" if phone_every and i % phone_every == 1 else None,
+        )
+        for i in range(per_conversation)
+        for c in range(conversations)
+    ]
 
 
-def records(conversations: int = 2, per_conversation: int = 5) -> list[Any]:
+def records(conversations: int = 2, per_conversation: int = 5, *, phone_every: int = 0) -> list[Any]:
     """What the engine makes of :func:`frames`, finished."""
     engine = gcstream.Engine()
-    out = list(engine.feed_many(frames(conversations, per_conversation), received_at_ms=BASE_MS + 10**6))
+    data = frames(conversations, per_conversation, phone_every=phone_every)
+    out = list(engine.feed_many(data, received_at_ms=BASE_MS + 10**6))
     out += engine.finish()
     return out
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiohttp import web
+from gcstream import Utterance
+from gcstream.exceptions import SinkRejectedError
 from gcstream.sinks.influx import InfluxSink
 
 from sinks.services import Service, influx_query, records, utterances, victoria_export
@@ -80,3 +83,43 @@ async def test_down_server_fails_after_retries() -> None:
             await sink.write(records(1, 1))
     assert sink.counters["retries"] == 3
     await sink.aclose()
+
+
+async def test_a_refused_request_is_bisected_down_to_the_refused_points() -> None:
+    # InfluxDB answers 400 for a whole request when one of its points cannot be written (a field
+    # type conflict, say); this peer does the same for any point whose text has a phone tag.
+    requests: list[int] = []
+    stored: list[bytes] = []
+
+    async def write(request: web.Request) -> web.Response:
+        lines = (await request.read()).splitlines()
+        requests.append(len(lines))
+        if any(b"[PHONE]" in line for line in lines):
+            return web.json_response({"error": "partial write: field type conflict"}, status=400)
+        stored.extend(lines)
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/write", write)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    recs = records(3, 8, phone_every=5)
+    sink = InfluxSink(f"http://127.0.0.1:{port}", api="v1", database="cc", batch_points=10)
+    try:
+        await sink.open()
+        with pytest.raises(SinkRejectedError, match="HTTP 400") as e:
+            async with asyncio.timeout(TIMEOUT):
+                await sink.write(recs)
+        await sink.aclose()
+    finally:
+        await runner.cleanup()
+    poison = {i for i, r in enumerate(recs) if type(r) is Utterance and "[PHONE]" in r.text}
+    assert poison
+    assert e.value.rejected == dict.fromkeys(poison, "http_400")
+    assert len(stored) == len(utterances(recs)) - len(poison)
+    assert not any(b"[PHONE]" in line for line in stored)
+    assert requests[:2] == [10, 5]  # batch_points, then the halves of a refused request
+    assert requests.count(1) >= len(poison)  # down to the single refused points

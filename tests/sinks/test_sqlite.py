@@ -6,6 +6,9 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+from gcstream import Utterance
+from gcstream.exceptions import SinkRejectedError
 from gcstream.sinks.sqlite import SqliteSink
 
 from sinks.services import records, utterances
@@ -52,4 +55,32 @@ async def test_reopen_keeps_rows(tmp_path: Path) -> None:
             await sink.aclose()
     db = sqlite3.connect(tmp_path / "gc.db")
     assert db.execute("SELECT COUNT(*) FROM utterances").fetchone() == (len(utterances(recs)),)
+    db.close()
+
+
+async def test_a_record_the_database_refuses_is_reported_and_the_rest_stored(tmp_path: Path) -> None:
+    db_path = tmp_path / "gc.db"
+    sink = SqliteSink(db_path)
+    async with asyncio.timeout(TIMEOUT):
+        await sink.open()
+    # A rule someone added to the store: no phone numbers, even redacted ones.
+    db = sqlite3.connect(db_path)
+    db.execute(
+        "CREATE TRIGGER no_phones BEFORE INSERT ON utterances WHEN NEW.text LIKE '%[PHONE]%' "
+        "BEGIN SELECT RAISE(ABORT, 'no phone numbers here'); END"
+    )
+    db.close()
+    recs = records(2, 6, phone_every=3)
+    with pytest.raises(SinkRejectedError, match="refused") as e:
+        async with asyncio.timeout(TIMEOUT):
+            await sink.write(recs)
+    poison = {i for i, r in enumerate(recs) if type(r) is Utterance and "[PHONE]" in r.text}
+    assert poison
+    assert e.value.rejected == dict.fromkeys(poison, "sqlite_constraint")
+    async with asyncio.timeout(TIMEOUT):
+        await sink.aclose()
+    db = sqlite3.connect(db_path)
+    stored = {r[0] for r in db.execute("SELECT utterance_id FROM utterances")}
+    assert stored == {u.utterance_id for u in utterances(recs) if "[PHONE]" not in u.text}
+    assert db.execute("SELECT COUNT(*) FROM conversations").fetchone() == (2,)
     db.close()

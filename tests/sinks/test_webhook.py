@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from gcstream.exceptions import SinkError
+from gcstream import Utterance
+from gcstream.exceptions import SinkError, SinkRejectedError
 from gcstream.sinks._http import RetryPolicy
 from gcstream.sinks.webhook import WebhookSink
 
@@ -105,3 +106,26 @@ async def test_timeout_is_retried(webhook: Webhook) -> None:
             await sink.write(records(1, 1))
     assert webhook.attempts == 2
     await sink.aclose()
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+async def test_a_refused_utterance_is_reported_and_the_rest_delivered(
+    webhook: Webhook, concurrency: int
+) -> None:
+    webhook.refuse_text = "[PHONE]"
+    recs = records(3, 6, phone_every=3)
+    sink = WebhookSink(
+        webhook.url, token=webhook.token, retry=FAST, breaker_threshold=1, concurrency=concurrency
+    )
+    await sink.open()
+    with pytest.raises(SinkRejectedError, match="HTTP 422") as e:
+        async with asyncio.timeout(TIMEOUT):
+            await sink.write(recs)
+    await sink.aclose()
+    poison = {i for i, r in enumerate(recs) if type(r) is Utterance and "[PHONE]" in r.text}
+    assert poison
+    assert e.value.rejected == dict.fromkeys(poison, "http_422")
+    assert len(webhook.refused) == len(poison)  # not retried: the answer would be the same
+    delivered = [r.utterance_id for r in utterances(recs) if "[PHONE]" not in r.text]
+    assert sorted(b["utterance_id"] for b in webhook.received) == sorted(delivered)
+    assert sink.breaker.state == "closed"  # a refusal is an answer, not an outage

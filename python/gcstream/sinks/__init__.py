@@ -22,6 +22,26 @@ Sinks: :class:`~gcstream.sinks.jsonl.JsonlSink` (audit log), :class:`~gcstream.s
 :class:`~gcstream.sinks.nats.NatsSink` (JetStream). A sink that is down is spooled to disk by the
 pipeline (:class:`~gcstream.sinks.spool.Spool`) and catches up in order when it returns.
 
+Transient or permanent — the rule every sink follows when ``write`` fails:
+
+* **Transient** (:class:`~gcstream.exceptions.SinkError`): the sink, its peer or the disk is in
+  trouble, whatever the records — connection refused, timeout, HTTP 408/425/429/5xx, disk full,
+  database locked, and also credentials or a URL the peer refuses (HTTP 401/403/404/405/407: not
+  the record's fault). The whole batch is retried with backoff, or spooled, and nothing is lost.
+* **Permanent** (:class:`~gcstream.exceptions.SinkRejectedError`, a subclass): the peer refused
+  *these records* and would refuse them again — any other HTTP 4xx (400, 413, 422, ...), a
+  SQLite constraint or value error, a NATS message over ``max_payload``. The sink still stores
+  every other record of the batch and names the refused ones (``rejected``: position -> reason
+  class). The pipeline sets them aside in a dead-letter file (``{spool_dir}/{sink}.rejected.jsonl``),
+  counts them, audits a ``sink_rejected`` entry per record, logs a warning, and goes on with the
+  next record: one bad record never blocks a sink, nor, through the ring, the others.
+
+Per sink: JSONL never refuses a record (every failure is the disk's); SQLite refuses on
+``IntegrityError``/``DataError`` (found by writing the batch again one record per transaction);
+InfluxDB bisects a refused request down to the refused points; the webhook refuses the one
+utterance its request carried; NATS refuses a record over the server's ``max_payload``. A sink you
+write should raise the same two errors.
+
 Writing a sink::
 
     class PrintSink:
@@ -63,6 +83,7 @@ __all__ = [
     "ALL_KINDS",
     "KIND_OF",
     "FailureAuditor",
+    "RejectionAuditor",
     "Sink",
     "SinkError",
     "decode_jsonl",
@@ -136,6 +157,19 @@ class FailureAuditor(Protocol):
 
     async def audit_failure(self, sink: str, error: str, *, records: int, action: str) -> None:
         """Append a ``sink_failure`` entry: which sink, why, how many records, what was done."""
+
+
+@runtime_checkable
+class RejectionAuditor(Protocol):
+    """A sink that also records the records other sinks refused for good (the JSONL audit log)."""
+
+    name: str
+
+    async def audit_rejected(
+        self, sink: str, *, reason: str, key: str, error: str, dead_letter: str | None
+    ) -> None:
+        """Append a ``sink_rejected`` entry: which sink, the reason class, the record key, the
+        error and the dead-letter file the record went to (None: it could not be kept)."""
 
 
 def check_sinks(sinks: Sequence[Sink]) -> None:

@@ -1,6 +1,18 @@
 """HTTP delivery shared by the InfluxDB and webhook sinks: retries with backoff and jitter on
 429/5xx and network errors (honouring ``Retry-After``), and a circuit breaker.
 
+What a status means (the rule of :mod:`gcstream.sinks`):
+
+* 2xx (and statuses the caller accepts, such as the webhook's 409): delivered.
+* 408, 425, 429 and every 5xx, and network errors and timeouts: *transient*, retried here, then
+  :class:`~gcstream.exceptions.SinkError` (the pipeline retries later or spools).
+* 401, 403, 404, 405, 407: the endpoint refuses *us* — credentials, permissions or the URL are
+  wrong, whatever the record — so it is an outage too (:class:`SinkError` at once, no retry here:
+  it will not mend in seconds). Setting every record aside because a token expired would empty
+  the stream into a side file.
+* any other 4xx (400, 413, 415, 422, ...): the request itself is refused, so sending it again
+  cannot help: :class:`Refused` at once; the sink reports those records as rejected for good.
+
 Error messages show the URL with its credentials masked (:func:`gcstream.logging.mask_url`): they
 end up in the audit log and the report."""
 
@@ -13,14 +25,31 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from gcstream.exceptions import SinkError
 from gcstream.genesys.retry import Backoff, parse_retry_after
 from gcstream.logging import mask_url
-from gcstream.sinks import fail
+from gcstream.sinks import describe_failure, fail
 
-__all__ = ["CircuitBreaker", "RetryPolicy", "post_with_retries"]
+__all__ = ["CircuitBreaker", "Refused", "RetryPolicy", "post_with_retries"]
 
-RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
-"""Statuses worth another try; any other 4xx is a bad request that would fail again."""
+RETRYABLE_4XX = frozenset({408, 425, 429})
+"""4xx statuses worth another try (timeout, too early, rate limited); every 5xx is too."""
+ENDPOINT_REFUSES_US = frozenset({401, 403, 404, 405, 407})
+"""4xx statuses about our credentials or the URL, not about the request's content."""
+
+
+class Refused(SinkError):
+    """The endpoint refused this request for good (a 4xx about its content).
+
+    Attributes:
+        status: The HTTP status.
+        reason: The reason class, ``http_{status}``.
+    """
+
+    def __init__(self, message: str, *, sink: str, status: int) -> None:
+        super().__init__(message, sink=sink)
+        self.status = status
+        self.reason = f"http_{status}"
 
 
 @dataclass(frozen=True)
@@ -103,7 +132,8 @@ async def post_with_retries(
     """POST ``data`` until a 2xx (or a status in ``accept``); returns the status.
 
     Raises:
-        SinkError: A non-retryable status, or every attempt failed.
+        Refused: A 4xx about the request itself (see the module docs): do not send it again.
+        SinkError: The endpoint refuses our credentials or URL, or every attempt failed.
     """
     backoff = policy.backoff()
     shown = mask_url(url)
@@ -117,8 +147,11 @@ async def post_with_retries(
                     if 200 <= r.status < 300 or r.status in accept:
                         return r.status
                     last = f"HTTP {r.status}: {body[:200].decode(errors='replace')}"
-                    if r.status not in RETRYABLE_STATUS:
+                    if r.status in ENDPOINT_REFUSES_US:
                         raise fail(sink, f"{shown} refused the write: {last}")
+                    if 400 <= r.status < 500 and r.status not in RETRYABLE_4XX:
+                        message = describe_failure(sink, f"{shown} refused the request: {last}")
+                        raise Refused(message, sink=sink, status=r.status)
                     delay = parse_retry_after(r.headers.get("Retry-After"))
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             last = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__

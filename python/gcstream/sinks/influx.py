@@ -15,7 +15,13 @@ APIs: ``v1`` posts to ``/write?db=...&precision=ns`` (InfluxDB 1.x; optional use
 ``v2`` posts to ``/api/v2/write?org=...&bucket=...&precision=ns`` with ``Authorization: Token ...``
 (InfluxDB 2.x/3.x, and servers that speak it, such as VictoriaMetrics, which keeps numeric fields
 only). Large batches are split into requests of at most ``batch_points`` points; each request is
-retried with backoff and jitter on 429, 5xx and network errors.
+retried with backoff and jitter on 408, 425, 429, 5xx and network errors; 401, 403, 404 (a wrong
+token, a missing database or bucket) fail the write at once, to be retried later or spooled.
+
+A request refused with any other 4xx (400 "field type conflict", 413 "too large", 422 ...) is split
+in halves and each half sent again, down to single points, so only the points the server really
+refuses are reported (:class:`~gcstream.exceptions.SinkRejectedError`) and set aside by the
+pipeline; the rest of the batch is written. Resending is harmless: a point overwrites itself.
 """
 
 from __future__ import annotations
@@ -25,10 +31,10 @@ from typing import TYPE_CHECKING, Literal
 
 import aiohttp
 
-from gcstream._core import encode_line_protocol
-from gcstream.exceptions import ConfigError
+from gcstream._core import Utterance, encode_line_protocol
+from gcstream.exceptions import ConfigError, SinkRejectedError
 from gcstream.sinks import fail
-from gcstream.sinks._http import RetryPolicy, post_with_retries
+from gcstream.sinks._http import Refused, RetryPolicy, post_with_retries
 
 if TYPE_CHECKING:
     from gcstream._core import _Record as Record
@@ -114,28 +120,65 @@ class InfluxSink:
         """POST the utterances in ``batch`` as line protocol.
 
         Raises:
-            SinkError: A request failed after its retries, or the server refused the points.
+            SinkRejectedError: The server refused some points for good; all the others are
+                written.
+            SinkError: A request failed after its retries, or the server refused our credentials
+                or the database/bucket.
         """
-        if self._session is None:
+        session = self._session
+        if session is None:
             raise fail(self.name, "write before open")
         data = encode_line_protocol(batch, self.measurement)
         if not data:
             return
+        # One line per utterance, in order (the encoder escapes newlines inside values).
         lines = data.splitlines(keepends=True)
+        positions = [i for i, r in enumerate(batch) if type(r) is Utterance]
+        refused: dict[int, str] = {}
+        why: list[str] = []
         for i in range(0, len(lines), self.batch_points):
-            chunk = b"".join(lines[i : i + self.batch_points])
-            self.counters["requests"] += 1
+            end = min(i + self.batch_points, len(lines))
+            await self._post(session, lines, i, end, refused=refused, why=why)
+        if refused:
+            raise SinkRejectedError(
+                f"{why[0]} ({len(refused)} of {len(lines)} points refused)",
+                sink=self.name,
+                rejected={positions[line]: reason for line, reason in refused.items()},
+            )
+
+    async def _post(
+        self,
+        session: aiohttp.ClientSession,
+        lines: list[bytes],
+        start: int,
+        end: int,
+        *,
+        refused: dict[int, str],
+        why: list[str],
+    ) -> None:
+        """POST ``lines[start:end]``; a refused request is bisected to find the refused lines."""
+        self.counters["requests"] += 1
+        try:
             await post_with_retries(
-                self._session,
+                session,
                 self.url + self._path,
                 sink=self.name,
-                data=chunk,
+                data=b"".join(lines[start:end]),
                 headers=self._headers,
                 params=self._params,
                 policy=self.retry,
                 counters=self.counters,
             )
-            self.counters["points"] += min(self.batch_points, len(lines) - i)
+        except Refused as e:
+            if end - start == 1:
+                refused[start] = e.reason
+                why.append(str(e))
+                return
+            mid = (start + end) // 2
+            await self._post(session, lines, start, mid, refused=refused, why=why)
+            await self._post(session, lines, mid, end, refused=refused, why=why)
+            return
+        self.counters["points"] += end - start
 
     async def flush(self) -> None:
         """Nothing is buffered between writes."""

@@ -10,6 +10,12 @@ conversation's records in order.
 
 The connection is made lazily: a server that is down at start-up, or goes away, makes writes fail
 (the pipeline spools) until it is back.
+
+Errors: no connection, a timeout or a server-side failure is transient (the pipeline retries or
+spools). A record larger than the server's ``max_payload`` is refused for good (``too_large``):
+the others are published and the refused ones reported
+(:class:`~gcstream.exceptions.SinkRejectedError`). (A publish JetStream itself refuses is seen as
+a missing acknowledgement: nats-py's asynchronous publish never fails its future with the error.)
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
 from gcstream._core import encode_jsonl, record_keys
-from gcstream.exceptions import ConfigError
+from gcstream.exceptions import ConfigError, SinkRejectedError
 from gcstream.sinks import fail, kind_of
 
 if TYPE_CHECKING:
@@ -149,6 +155,8 @@ class NatsSink:
         """Publish ``batch`` in order and wait for every acknowledgement.
 
         Raises:
+            SinkRejectedError: Some records were refused for good (see the module docs); every
+                other record is acknowledged.
             SinkError: Not connected and cannot connect, or an acknowledgement did not come; the
                 acknowledged part is deduplicated on replay.
         """
@@ -157,20 +165,24 @@ class NatsSink:
             return
         keys = record_keys(records)
         payloads = encode_jsonl(records).splitlines()
+        positions = [i for i, r in enumerate(batch) if kind_of(r) in self.kinds]
+        refused: dict[int, str] = {}
         async with self._lock:
             try:
                 js = await self._connect()
+                max_payload = self._nc.max_payload if self._nc is not None else 0
                 for i in range(0, len(records), self.window):
                     # Sent one after the other (so in order on the wire), acknowledged together.
-                    futures = [
-                        await js.publish_async(self.subject(r), p, headers={"Nats-Msg-Id": k})
-                        for r, p, k in zip(
-                            records[i : i + self.window],
-                            payloads[i : i + self.window],
-                            keys[i : i + self.window],
-                            strict=True,
+                    futures = []
+                    for j in range(i, min(i + self.window, len(records))):
+                        if max_payload and len(payloads[j]) > max_payload:
+                            # The client would raise for it on every retry, after a reserved slot.
+                            refused[positions[j]] = "too_large"
+                            continue
+                        msg_id = {"Nats-Msg-Id": keys[j]}
+                        futures.append(
+                            await js.publish_async(self.subject(records[j]), payloads[j], headers=msg_id)
                         )
-                    ]
                     async with asyncio.timeout(self.ack_timeout):
                         acks = await asyncio.gather(*futures)
                     self.counters["published"] += len(acks)
@@ -178,6 +190,13 @@ class NatsSink:
             except (NatsError, OSError, TimeoutError) as e:
                 await self._drop()
                 raise fail(self.name, f"publish to {self.servers} failed", e) from e
+        if refused:
+            raise SinkRejectedError(
+                f"{self.name}: {len(refused)} of {len(records)} records refused for good "
+                f"({', '.join(sorted(set(refused.values())))})",
+                sink=self.name,
+                rejected=refused,
+            )
 
     async def flush(self) -> None:
         """Every publish is acknowledged before ``write`` returns; nothing to do."""

@@ -56,6 +56,13 @@ Schema (version 1, kept in ``PRAGMA user_version``)::
 Per-conversation PII totals: ``SELECT kind, SUM(count) FROM pii_counts WHERE conversation_id=?
 GROUP BY kind``. Conversation updates are applied in order but never move ``updated_ms``
 backwards, so a replay of an older update cannot undo a newer one.
+
+Errors: a locked, full, read-only or missing database is transient (the pipeline retries or
+spools). A record the database refuses for good — a constraint (``IntegrityError``: a ``CHECK``
+or a trigger someone added) or a value it cannot hold (``DataError``) — fails the batch's
+transaction, so the batch is written again one record per transaction to find the refused ones;
+those are reported (:class:`~gcstream.exceptions.SinkRejectedError`) and every other record is
+stored.
 """
 
 from __future__ import annotations
@@ -70,6 +77,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from gcstream._core import ConversationUpdate, Utterance, encode_jsonl
+from gcstream.exceptions import SinkRejectedError
 from gcstream.sinks import fail
 
 if TYPE_CHECKING:
@@ -78,6 +86,8 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA", "SqliteSink"]
 
 SCHEMA_VERSION: Final = 1
+_REFUSALS: Final = (sqlite3.IntegrityError, sqlite3.DataError)
+"""Errors about a record, not about the database: retrying the same record cannot help."""
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS utterances (
@@ -197,6 +207,8 @@ class SqliteSink:
         """Upsert the batch in one transaction.
 
         Raises:
+            SinkRejectedError: Some records were refused for good (see the module docs); every
+                other record is stored.
             SinkError: The database refused (disk full, locked for longer than ``busy_timeout``,
                 read-only); the transaction is rolled back.
         """
@@ -205,12 +217,42 @@ class SqliteSink:
         if not utterances and not updates:
             return
         rows = _utterance_rows(utterances)
+        refused: dict[int, str] = {}
         async with self._lock:
             try:
-                await asyncio.to_thread(self._write_sync, rows, updates)
+                try:
+                    await asyncio.to_thread(self._write_sync, rows, updates)
+                except _REFUSALS:
+                    refused = await asyncio.to_thread(self._write_each_sync, batch)
             except (OSError, sqlite3.Error) as e:
                 raise fail(self.name, f"cannot write {self.path}", e) from e
-        self.rows_written += len(utterances) + len(updates)
+        self.rows_written += len(utterances) + len(updates) - len(refused)
+        if refused:
+            raise SinkRejectedError(
+                f"{self.name}: {self.path} refused {len(refused)} of {len(utterances) + len(updates)} "
+                f"records ({', '.join(sorted(set(refused.values())))})",
+                sink=self.name,
+                rejected=refused,
+            )
+
+    def _write_each_sync(self, batch: Sequence[Record]) -> dict[int, str]:
+        """One transaction per record: position -> reason class of each record refused for good.
+
+        Raises:
+            sqlite3.Error: A transient error (locked, disk full): the caller fails the whole batch.
+        """
+        refused: dict[int, str] = {}
+        for i, r in enumerate(batch):
+            try:
+                if type(r) is Utterance:
+                    self._write_sync(_utterance_rows([r]), [])
+                elif type(r) is ConversationUpdate:
+                    self._write_sync(([], []), [r])
+            except sqlite3.IntegrityError:
+                refused[i] = "sqlite_constraint"
+            except sqlite3.DataError:
+                refused[i] = "sqlite_data"
+        return refused
 
     def _write_sync(
         self, rows: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]], updates: list[ConversationUpdate]

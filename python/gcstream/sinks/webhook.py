@@ -19,10 +19,16 @@ The body is the record's JSON Lines encoding (schema version 1; text already red
 receiver deduplicates on ``Idempotency-Key`` (equal to the body's ``key``), which is what makes
 a retry or a spool replay harmless; a ``409 Conflict`` ("already have it") counts as delivered.
 
-Each request has a timeout and is retried with exponential backoff and jitter on 429 (honouring
-``Retry-After``), 5xx and network errors. After ``breaker_threshold`` consecutive failed
+Each request has a timeout and is retried with exponential backoff and jitter on 408, 425, 429
+(honouring ``Retry-After``), 5xx and network errors. After ``breaker_threshold`` consecutive failed
 deliveries the circuit opens: writes fail at once (and the pipeline spools) for
-``breaker_reset`` seconds, then one delivery is tried again.
+``breaker_reset`` seconds, then one delivery is tried again. 401, 403, 404, 405 and 407 (wrong
+token or URL) fail the write the same way, without retrying the request.
+
+Any other 4xx (400, 413, 422, ...) refuses that one utterance for good: the sink goes on with the
+rest of the batch and reports the refused ones (:class:`~gcstream.exceptions.SinkRejectedError`),
+which the pipeline sets aside in a dead-letter file. A refusal is an answer, not an outage: it
+does not count towards the circuit breaker.
 """
 
 from __future__ import annotations
@@ -34,9 +40,9 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from gcstream._core import Utterance, encode_jsonl, record_keys
-from gcstream.exceptions import SinkError
+from gcstream.exceptions import SinkError, SinkRejectedError
 from gcstream.sinks import fail
-from gcstream.sinks._http import CircuitBreaker, RetryPolicy, post_with_retries
+from gcstream.sinks._http import CircuitBreaker, Refused, RetryPolicy, post_with_retries
 
 if TYPE_CHECKING:
     from gcstream._core import _Record as Record
@@ -85,7 +91,7 @@ class WebhookSink:
             self._headers["Authorization"] = f"Bearer {token}"
         self._session = session
         self._own_session = session is None
-        self.counters: dict[str, int] = {"posted": 0, "retries": 0, "refused_open_circuit": 0}
+        self.counters: dict[str, int] = {"posted": 0, "retries": 0, "refused_open_circuit": 0, "refused": 0}
 
     async def open(self) -> None:
         """Create the HTTP session (the endpoint may still be down: writes retry and spool)."""
@@ -98,6 +104,8 @@ class WebhookSink:
         concurrently.
 
         Raises:
+            SinkRejectedError: The endpoint refused some utterances for good (``rejected`` names
+                them); every other one is delivered.
             SinkError: The circuit is open, or a request failed after its retries. Every request
                 of the batch has finished by then; whatever was delivered is deduplicated by the
                 receiver when the batch is replayed.
@@ -105,24 +113,38 @@ class WebhookSink:
         session = self._session
         if session is None:
             raise fail(self.name, "write before open")
-        utterances = [r for r in batch if type(r) is Utterance]
-        if not utterances:
+        found = [(i, r) for i, r in enumerate(batch) if type(r) is Utterance]
+        if not found:
             return
-        lanes: dict[str, list[tuple[str, bytes]]] = {}
+        utterances = [u for _, u in found]
+        lanes: dict[str, list[tuple[int, str, bytes]]] = {}
         bodies = encode_jsonl(utterances).splitlines()
-        for u, key, body in zip(utterances, record_keys(utterances), bodies, strict=True):
-            lanes.setdefault(u.conversation_id if self.concurrency > 1 else "", []).append((key, body))
+        for (i, u), key, body in zip(found, record_keys(utterances), bodies, strict=True):
+            lanes.setdefault(u.conversation_id if self.concurrency > 1 else "", []).append((i, key, body))
         slots = asyncio.Semaphore(self.concurrency)
+        refused: dict[int, str] = {}
+        why: list[str] = []
 
-        async def lane(posts: list[tuple[str, bytes]]) -> None:
-            for key, body in posts:
+        async def lane(posts: list[tuple[int, str, bytes]]) -> None:
+            for i, key, body in posts:
                 async with slots:
-                    await self._post(session, key, body)
+                    try:
+                        await self._post(session, key, body)
+                    except Refused as e:  # this utterance only: the lane goes on
+                        refused[i] = e.reason
+                        why.append(str(e))
 
         results = await asyncio.gather(*(lane(p) for p in lanes.values()), return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+        if refused:
+            self.counters["refused"] += len(refused)
+            raise SinkRejectedError(
+                f"{why[0]} ({len(refused)} of {len(found)} utterances refused)",
+                sink=self.name,
+                rejected=refused,
+            )
 
     async def _post(self, session: aiohttp.ClientSession, key: str, body: bytes) -> None:
         if not self.breaker.allow():
@@ -139,6 +161,8 @@ class WebhookSink:
                 accept=frozenset({409}),
                 counters=self.counters,
             )
+        except Refused:
+            raise
         except SinkError:
             self.breaker.failure()
             raise
