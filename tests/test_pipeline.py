@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -19,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import gcstream
+import pytest
 from gcstream.pipeline import Pipeline
+from gcstream.sinks import decode_jsonl
 from gcstream.sinks._http import RetryPolicy
 from gcstream.sinks.jsonl import JsonlSink
 from gcstream.sinks.sqlite import SqliteSink
@@ -182,6 +185,147 @@ async def test_sink_down_spools_and_catches_up_in_order(tmp_path: Path, webhook:
     assert report.exit_code == 0
     failures = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert any(f["type"] == "sink_failure" and f["sink"] == "webhook" for f in failures)
+
+
+async def test_a_record_the_webhook_refuses_is_set_aside_and_delivery_goes_on(
+    tmp_path: Path, webhook: Webhook
+) -> None:
+    webhook.refuse_text = "[PHONE]"  # 422 for good, like a knowledge base refusing a payload
+    data = frames(4, 30, phone_every=7)
+    hook = WebhookSink(webhook.url, token=webhook.token, retry=FAST, breaker_threshold=2)
+    pipeline = Pipeline(
+        CountingSource(data),
+        gcstream.Engine(),
+        [JsonlSink(tmp_path / "audit.jsonl"), hook],
+        ring_records=32,
+        batch_records=8,
+        spool_dir=tmp_path / "spool",
+        spool_max_bytes=1 << 20,
+        shutdown_timeout=5,
+        retry_initial=0.01,
+        retry_max=0.05,
+    )
+    async with asyncio.timeout(TIMEOUT):
+        report = await pipeline.run()
+    engine = gcstream.Engine()
+    utts = [
+        r for r in engine.feed_many(data, received_at_ms=0) + engine.finish() if type(r) is gcstream.Utterance
+    ]
+    refused = [u.utterance_id for u in utts if "[PHONE]" in u.text]
+    assert refused
+    got = [b["utterance_id"] for b in webhook.received]
+    assert sorted(got) == sorted(u.utterance_id for u in utts if "[PHONE]" not in u.text)
+    assert _audit_per_conversation(tmp_path / "audit.jsonl") == _per_conversation(
+        [{"conversation_id": u.conversation_id, "utterance_id": u.utterance_id} for u in utts]
+    )
+    rep = report.sinks["webhook"]
+    assert (rep.rejected, rep.spool_pending, rep.lost, report.exit_code) == (len(refused), 0, 0, 0)
+    assert pipeline.metrics()["sinks"]["webhook"]["rejected"] == len(refused)
+    # Set aside, already redacted, with the reason and the key, and decodable back into records.
+    letters = [
+        json.loads(x) for x in (tmp_path / "spool" / "webhook.rejected.jsonl").read_text().splitlines()
+    ]
+    assert rep.dead_letter == str(tmp_path / "spool" / "webhook.rejected.jsonl")
+    assert [x["record"]["utterance_id"] for x in letters] == [k.rsplit("/", 1)[1] for k in webhook.refused]
+    assert {x["reason"] for x in letters} == {"http_422"}
+    assert all(x["key"] == x["record"]["key"] and "[PHONE]" in x["record"]["text"] for x in letters)
+    back, errors = decode_jsonl("".join(json.dumps(x["record"]) + "\n" for x in letters).encode())
+    assert not errors and sorted(r.utterance_id for r in back) == sorted(refused)
+    audit = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    entries = [a for a in audit if a["type"] == "sink_rejected"]
+    assert sorted(a["key"] for a in entries) == sorted(x["key"] for x in letters)
+    assert {(a["sink"], a["reason"], a["dead_letter"]) for a in entries} == {
+        ("webhook", "http_422", rep.dead_letter)
+    }
+
+
+async def test_without_a_dead_letter_directory_refused_records_count_as_lost(webhook: Webhook) -> None:
+    webhook.refuse_text = "[PHONE]"
+    data = frames(2, 10, phone_every=4)
+    pipeline = Pipeline(
+        CountingSource(data), gcstream.Engine(), [WebhookSink(webhook.url, token=webhook.token, retry=FAST)]
+    )
+    async with asyncio.timeout(TIMEOUT):
+        report = await pipeline.run()
+    rep = report.sinks["webhook"]
+    assert rep.rejected == rep.lost == len(webhook.refused) > 0
+    assert rep.dead_letter is None
+    assert report.exit_code == 1
+    assert len(webhook.received) + len(webhook.refused) == len(_expected_ids(data))
+
+
+def _pipeline_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
+    return [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "gcstream.pipeline"]
+
+
+async def test_a_failing_sink_is_logged_once_and_its_spool_at_exit(
+    tmp_path: Path, webhook: Webhook, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="gcstream.pipeline")
+    os.symlink("/dev/full", tmp_path / "audit.jsonl")  # the audit log is on a full disk
+    data = frames(3, 20)
+    pipeline = Pipeline(
+        CountingSource(data),
+        gcstream.Engine(),
+        [JsonlSink(tmp_path / "audit.jsonl"), WebhookSink(webhook.url, token=webhook.token, retry=FAST)],
+        ring_records=16,
+        batch_records=4,
+        spool_dir=tmp_path / "spool",
+        retry_initial=0.01,
+        retry_max=0.02,
+    )
+    async with asyncio.timeout(TIMEOUT):
+        report = await pipeline.run()
+    jsonl = report.sinks["jsonl"]
+    assert jsonl.failures > 1 and jsonl.spool_pending > 0
+    lines = _pipeline_lines(caplog)
+    failing = [m for lvl, m in lines if "is failing" in m]
+    # Once, however many attempts failed (log_interval is 30 s): class and message, no flood.
+    assert failing == [failing[0]] and "sink jsonl is failing: OSError:" in failing[0], lines
+    assert "No space left on device" in failing[0]
+    spooled = [m for lvl, m in lines if lvl == logging.WARNING and "remain spooled" in m]
+    assert spooled == [
+        f"sink jsonl: {jsonl.spool_pending} record(s) remain spooled in {tmp_path / 'spool' / 'jsonl'} "
+        f"({jsonl.error}); the next run delivers them"
+    ]
+    assert not any("webhook" in m for _, m in lines)  # the healthy sink says nothing
+    assert report.exit_code == 0  # spooled is not lost: the next run delivers it
+
+
+async def test_a_sink_that_recovers_says_so_and_repeats_are_counted(
+    tmp_path: Path, webhook: Webhook, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="gcstream.pipeline")
+    webhook.fail_status = 503
+    back = asyncio.Event()
+    pipeline = Pipeline(
+        CountingSource(frames(4, 30), hold=back),
+        gcstream.Engine(),
+        [WebhookSink(webhook.url, token=webhook.token, retry=FAST, breaker_reset=0.01)],
+        spool_dir=tmp_path / "spool",
+        retry_initial=0.01,
+        retry_max=0.02,
+        log_interval=0.0,  # every failure gets its line, so the count is visible
+    )
+    task = asyncio.create_task(pipeline.run())
+    async with asyncio.timeout(TIMEOUT):
+        while pipeline.metrics()["sinks"]["webhook"]["failures"] < 3:
+            await asyncio.sleep(0.01)
+        webhook.fail_status = None
+        while pipeline.metrics()["sinks"]["webhook"]["spool_pending"] > 0:
+            await asyncio.sleep(0.01)
+        back.set()
+        report = await task
+    lines = _pipeline_lines(caplog)
+    assert lines[0][0] == logging.WARNING and lines[0][1].startswith("sink webhook is failing: SinkError: ")
+    assert "HTTP 503" in lines[0][1]
+    assert lines[1][1].startswith("sink webhook still failing: 1 more failed attempt(s), 2 over ")
+    failures = report.sinks["webhook"].failures
+    recovered = [m for lvl, m in lines if lvl == logging.INFO]
+    assert len(recovered) == 1 and recovered[0].startswith(
+        f"sink webhook recovered after {failures} failed attempt(s)"
+    )
+    assert not any("remain spooled" in m for _, m in lines)
 
 
 async def test_credentials_in_a_sink_url_never_reach_the_audit_log(tmp_path: Path, webhook: Webhook) -> None:

@@ -495,10 +495,12 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="ingest a Genesys Cloud org as configured",
         description="Connect to Genesys Cloud with the settings in --config (environment variables "
         "win over the file) and deliver records to the configured sinks until SIGINT/SIGTERM. "
-        "Exit status: 0 after SIGINT/SIGTERM once everything read was delivered or spooled; 1 if "
-        "records were lost (or the stop overran); 2 for a configuration error (no queue, user or "
-        "conversation to transcribe is one) or a connection that "
-        "cannot be set up (credentials refused, permission missing, peer unreachable).",
+        "Exit status: 0 after SIGINT/SIGTERM once everything read was delivered, spooled (a sink "
+        "still down: the next run delivers it) or set aside as refused for good (a dead-letter file "
+        "beside the spool); a warning says what is left in a spool or set aside. 1 if records were "
+        "lost (or the stop overran); 2 for a configuration error (no queue, user or conversation to "
+        "transcribe is one) or a connection that cannot be set up (credentials refused, permission "
+        "missing, peer unreachable).",
     )
     p.add_argument("--config", "-c", default=None, help="TOML config file (see examples/gcstream.toml)")
     p.add_argument("--http", default=None, metavar="HOST:PORT", help="override [http] listen ('' for none)")

@@ -357,6 +357,7 @@ def pipeline_metrics(raw: Mapping[str, Any], capacity: int | None = None) -> dic
             "lag": st.get("lag"),
             "spool_records": st.get("spool_pending"),
             "errors": st.get("failures"),
+            "rejected": st.get("rejected"),
             "lost": st.get("lost"),
             "state": st.get("state"),
         }

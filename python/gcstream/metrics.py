@@ -16,7 +16,8 @@ Expected provider shapes (missing keys are skipped):
 
 * engine: what ``Engine.stats()`` returns.
 * ``pipeline``: ``{"ring": {"capacity", "occupancy", "high_watermark", "paused"},
-  "sinks": {name: {"written", "lag", "spool_bytes", "spool_records", "errors", "retries"}},
+  "sinks": {name: {"written", "lag", "spool_bytes", "spool_records", "errors", "retries",
+  "rejected"}},
   "records_in", "records_out", "dropped"}``.
 * ``source``: ``{"reconnects", "frames", "bytes", "sockets_open", "channels",
   "subscriptions", "rest": {"requests", "rate_limited", "budget_used", "budget_limit"}}``.
@@ -82,6 +83,7 @@ METRIC_NAMES: Final = (
     "gcstream_sink_spool_records",
     "gcstream_sink_errors_total",
     "gcstream_sink_retries_total",
+    "gcstream_sink_rejected_total",
     "gcstream_source_reconnects_total",
     "gcstream_source_frames_total",
     "gcstream_source_bytes_total",
@@ -326,6 +328,12 @@ def _pipeline_families(s: Mapping[str, Any]) -> Iterator[Metric]:
             ("spool_records", "sink_spool_records", GaugeMetricFamily, "Records spooled for a sink."),
             ("errors", "sink_errors", CounterMetricFamily, "Failed deliveries."),
             ("retries", "sink_retries", CounterMetricFamily, "Retried deliveries."),
+            (
+                "rejected",
+                "sink_rejected",
+                CounterMetricFamily,
+                "Records a sink refused for good (set aside in its dead-letter file).",
+            ),
         ):
             per = {
                 sink: st.get(field) for sink, st in sinks.items() if isinstance(st, Mapping) and field in st

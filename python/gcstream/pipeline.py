@@ -32,19 +32,33 @@ the spool (order is kept) until a delivery from the spool succeeds and it has ca
 a spool, the failing sink holds its cursor and the ring fills: the source is paused rather than
 anything dropped. A spool that cannot be written (disk full, permission denied) detaches the sink
 with a clear error (its undelivered records are counted as lost) so the other sinks keep going.
-Every failure is audited in the JSONL audit log if there is one.
+Every failure is audited in the JSONL audit log if there is one, and logged on the
+``gcstream.pipeline`` logger: a warning when a sink starts failing (its name, the error class, a
+short message with credentials masked), then at most one line per ``log_interval`` seconds with a
+count, and an info line when it recovers.
+
+*Refused records.* A sink that refuses records for good
+(:class:`~gcstream.exceptions.SinkRejectedError`; see :mod:`gcstream.sinks` for which errors are
+permanent) stored the rest of its batch: the refused records are set aside in its dead-letter
+file, ``{dead_letter_dir}/{sink}.rejected.jsonl`` (one ``sink_rejected`` envelope per line with the
+record inside, already redacted), audited as ``sink_rejected`` entries naming sink, reason and
+key, counted (``rejected``) and logged (throttled like failures), and delivery goes on with the
+next record. Without a dead-letter directory they are counted as lost.
 
 *Shutdown* (``stop()``, SIGINT or SIGTERM, or the end of the source): stop pulling, feed the
 frames already pulled, ``engine.finish()``, push, then let every sink drain its cursor and flush.
 After ``shutdown_timeout`` seconds, whatever a sink still has not written goes to its spool (or,
-without a spool, is reported as lost). :class:`PipelineReport` says what was delivered, spooled
-and lost per sink; ``exit_code`` is 0 when nothing was lost.
+without a spool, is reported as lost). :class:`PipelineReport` says what was delivered, spooled,
+set aside and lost per sink; ``exit_code`` is 0 when nothing was lost. Records left in a spool (a
+sink still down at exit: the next run delivers them) and records set aside are not lost, and a
+warning at exit says how many and where.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import time
 from collections import deque
@@ -54,11 +68,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from gcstream._aio import cancel_and_wait
-from gcstream._core import Engine, Partial, Ring, Utterance
-from gcstream.exceptions import ConfigError, SinkError
+from gcstream._core import Engine, Partial, Ring, Utterance, record_keys
+from gcstream.exceptions import ConfigError, SinkError, SinkRejectedError
 from gcstream.genesys.retry import Backoff
 from gcstream.logging import mask_urls
-from gcstream.sinks import FailureAuditor, Sink, check_sinks, describe_failure, kind_of
+from gcstream.sinks import FailureAuditor, RejectionAuditor, Sink, check_sinks, describe_failure, kind_of
+from gcstream.sinks.dead_letter import DeadLetters
 from gcstream.sinks.spool import Spool, SpoolFsync, SpoolFull, SpoolFullPolicy
 
 if TYPE_CHECKING:
@@ -67,6 +82,11 @@ if TYPE_CHECKING:
 __all__ = ["Pipeline", "PipelineReport", "SinkReport"]
 
 FullPolicy = Literal["backpressure", "drop_newest", "drop_oldest"]
+
+log = logging.getLogger("gcstream.pipeline")
+
+MESSAGE_CHARS = 300
+"""How much of an error message a log line carries."""
 
 
 def _now_ms() -> int:
@@ -86,6 +106,9 @@ class SinkReport:
         lost: Records it will never get: no spool at shutdown timeout, or detached after a fatal
             error, or dropped by a ``drop_oldest`` ring or spool.
         failures: Failed write attempts.
+        rejected: Records it refused for good, set aside in ``dead_letter`` (counted as lost too
+            when there is no dead-letter file).
+        dead_letter: Its dead-letter file, once something was set aside.
         error: The last error, if any.
     """
 
@@ -96,6 +119,8 @@ class SinkReport:
     spool_pending: int = 0
     lost: int = 0
     failures: int = 0
+    rejected: int = 0
+    dead_letter: str | None = None
     error: str | None = None
 
 
@@ -127,9 +152,68 @@ class PipelineReport:
         return sum(s.lost for s in self.sinks.values())
 
     @property
+    def rejected(self) -> int:
+        """Records refused for good by any sink (set aside in dead-letter files)."""
+        return sum(s.rejected for s in self.sinks.values())
+
+    @property
+    def spool_pending(self) -> int:
+        """Records still in some sink's spool (the next run delivers them)."""
+        return sum(s.spool_pending for s in self.sinks.values())
+
+    @property
     def exit_code(self) -> int:
-        """0 when every record reached every sink or its spool, else 1."""
+        """0 when every record reached every sink, its spool or its dead-letter file, else 1."""
         return 0 if self.lost == 0 and self.dropped == 0 else 1
+
+
+class _Throttle:
+    """Says when a repeated event deserves a log line: the first time, then at most once per
+    ``interval`` seconds, with how many happened in between."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.since: float | None = None  # the first event of the current run of events
+        self.total = 0
+        self.unlogged = 0
+        self._logged_at = 0.0
+
+    def event(self) -> bool:
+        """Count one event; True when it should be logged now (then :attr:`unlogged` says how many
+        events the line stands for)."""
+        now = time.monotonic()
+        first = self.since is None
+        if first:
+            self.since = now
+        self.total += 1
+        self.unlogged += 1
+        if first or now - self._logged_at >= self.interval:
+            self._logged_at = now
+            return True
+        return False
+
+    def logged(self) -> int:
+        """The events the line being written stands for; resets that count."""
+        n, self.unlogged = self.unlogged, 0
+        return n
+
+    def reset(self) -> tuple[int, float]:
+        """End the run of events: ``(events, seconds since the first)``."""
+        out = (self.total, time.monotonic() - (self.since or time.monotonic()))
+        self.since, self.total, self.unlogged = None, 0, 0
+        return out
+
+
+def _error_class(e: BaseException) -> str:
+    """The class of the innermost cause: ``OSError``, ``ClientConnectorError``, ``SinkError``."""
+    while e.__cause__ is not None:
+        e = e.__cause__
+    return type(e).__name__
+
+
+def _short(message: str) -> str:
+    message = mask_urls(message)
+    return message if len(message) <= MESSAGE_CHARS else message[: MESSAGE_CHARS - 1] + "…"
 
 
 class _SinkRunner:
@@ -145,6 +229,11 @@ class _SinkRunner:
         self.backoff = Backoff(initial=pipeline.retry_initial, maximum=pipeline.retry_max)
         self.next_retry = 0.0
         self.failing_since: float | None = None
+        self.failure_log = _Throttle(pipeline.log_interval)
+        self.rejection_log = _Throttle(pipeline.log_interval)
+        self.rejection_reasons: dict[str, int] = {}
+        directory = pipeline.dead_letter_dir
+        self.dead_letters = None if directory is None else DeadLetters(directory, sink.name)
         self.opened = False
         self.draining = False
         self.task: asyncio.Task[None] | None = None
@@ -152,7 +241,11 @@ class _SinkRunner:
     # -- delivery ---------------------------------------------------------------------------
 
     async def deliver(self, records: Sequence[Record], *, action: str) -> bool:
-        """Write ``records``; on failure audit it, schedule the next try and return False."""
+        """Write ``records``; on failure audit it, schedule the next try and return False.
+
+        Records the sink refused for good are set aside, and the rest count as delivered.
+        """
+        refused: SinkRejectedError | None = None
         try:
             if not self.opened:
                 async with asyncio.timeout(self.p.sink_timeout):
@@ -163,6 +256,8 @@ class _SinkRunner:
                     await self.sink.write(records)
         except asyncio.CancelledError:
             raise
+        except SinkRejectedError as e:
+            refused = e
         except Exception as e:
             # Masked: the message goes to the audit log, the report, /metrics and the log.
             if isinstance(e, SinkError):
@@ -174,13 +269,104 @@ class _SinkRunner:
             now = time.monotonic()
             self.failing_since = self.failing_since or now
             self.next_retry = now + self.backoff.next_delay()
+            self.log_failure(e, message)
             await self.p.audit(self.sink.name, message, records=len(records), action=action)
             return False
-        self.report.delivered += len(records)
+        set_aside = 0
+        if refused is not None:
+            set_aside = await self.set_aside(records, refused)
+        self.report.delivered += len(records) - set_aside
         self.backoff.reset()
+        if self.failing_since is not None:
+            failures, seconds = self.failure_log.reset()
+            log.info(
+                "sink %s recovered after %d failed attempt(s) over %.1f s",
+                self.sink.name,
+                failures,
+                seconds,
+                extra={"sink": self.sink.name},
+            )
         self.failing_since = None
         self.next_retry = 0.0
         return True
+
+    def log_failure(self, error: BaseException, message: str) -> None:
+        """A warning when the sink starts failing, then at most one per ``log_interval``."""
+        throttle = self.failure_log
+        if not throttle.event():
+            return
+        name, cls, short = self.sink.name, _error_class(error), _short(message)
+        extra = {"sink": name, "error_class": cls}
+        if throttle.total == 1:
+            throttle.logged()
+            log.warning("sink %s is failing: %s: %s", name, cls, short, extra=extra)
+        else:
+            since = time.monotonic() - (throttle.since or 0.0)
+            log.warning(
+                "sink %s still failing: %d more failed attempt(s), %d over %.0f s; last: %s: %s",
+                name,
+                throttle.logged(),
+                throttle.total,
+                since,
+                cls,
+                short,
+                extra=extra,
+            )
+
+    async def set_aside(self, records: Sequence[Record], refused: SinkRejectedError) -> int:
+        """Put the records the sink refused for good in its dead-letter file, audit and log them;
+        returns how many (positions out of range are ignored: the rest counts as delivered)."""
+        positions = sorted(i for i in refused.rejected if 0 <= i < len(records))
+        if not positions:
+            return 0
+        name = self.sink.name
+        error = _short(str(refused))
+        chosen = [records[i] for i in positions]
+        keys = record_keys(chosen)
+        reasons = [refused.rejected[i] for i in positions]
+        letters = self.dead_letters
+        kept: str | None = None
+        if letters is not None:
+            try:
+                await asyncio.to_thread(letters.append, chosen, keys=keys, reasons=reasons, error=error)
+                kept = str(letters.path)
+                self.report.dead_letter = kept
+            except OSError as e:
+                log.error(
+                    "sink %s: cannot write the dead-letter file %s (%s: %s); %d refused record(s) lost",
+                    name,
+                    letters.path,
+                    type(e).__name__,
+                    e,
+                    len(chosen),
+                    extra={"sink": name},
+                )
+        if kept is None:
+            self.report.lost += len(chosen)
+        self.report.rejected += len(chosen)
+        for key, reason in zip(keys, reasons, strict=True):
+            self.rejection_reasons[reason] = self.rejection_reasons.get(reason, 0) + 1
+            await self.p.audit_rejected(name, reason=reason, key=key, error=error, dead_letter=kept)
+            throttle = self.rejection_log
+            if throttle.event():
+                n, where = (
+                    throttle.logged(),
+                    f"set aside in {kept}" if kept else "not kept (no dead-letter file)",
+                )
+                extra = {"sink": name, "reason": reason}
+                if throttle.total == 1:
+                    log.warning(
+                        "sink %s refused a record for good (%s, key %s), %s; delivery goes on",
+                        *(name, reason, key, where),
+                        extra=extra,
+                    )
+                else:
+                    log.warning(
+                        "sink %s refused %d more record(s) for good, %d in all (last: %s, key %s), %s",
+                        *(name, n, throttle.total, reason, key, where),
+                        extra=extra,
+                    )
+        return len(chosen)
 
     def wanted(self, batch: list[Any]) -> list[Any]:
         kinds = self.sink.kinds
@@ -287,6 +473,35 @@ class _SinkRunner:
                 self.report.error = f"{self.sink.name}: flush failed ({type(e).__name__}: {e})"
         self.report.state = "drained"
 
+    def log_outcome(self) -> None:
+        """At exit: a warning for records left in the spool, set aside or lost."""
+        rep, name = self.report, self.sink.name
+        extra = {"sink": name}
+        if rep.spool_pending and self.spool is not None:
+            log.warning(
+                "sink %s: %d record(s) remain spooled in %s (%s); the next run delivers them",
+                name,
+                rep.spool_pending,
+                self.spool.directory,
+                _short(rep.error or "no error"),
+                extra=extra,
+            )
+        if rep.rejected:
+            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.rejection_reasons.items()))
+            where = f"set aside in {rep.dead_letter}" if rep.dead_letter else "not kept"
+            log.warning(
+                "sink %s refused %d record(s) for good (%s), %s",
+                name,
+                rep.rejected,
+                reasons,
+                where,
+                extra=extra,
+            )
+        if rep.lost:
+            log.error(
+                "sink %s lost %d record(s) (%s)", name, rep.lost, _short(rep.error or rep.state), extra=extra
+            )
+
     async def rescue(self) -> None:
         """After the shutdown timeout: spool what the sink has not written, or count it lost."""
         if self.report.state == "failed":
@@ -338,6 +553,10 @@ class Pipeline:
             retry for ever, holding the source back).
         sink_timeout: Seconds one ``open``/``write``/``flush`` call may take.
         tick_interval: Seconds between ``engine.tick`` calls.
+        dead_letter_dir: Where each sink's ``{name}.rejected.jsonl`` goes (default: ``spool_dir``;
+            with neither, records refused for good are counted as lost).
+        log_interval: Least seconds between two log lines about the same sink's failures (or
+            refused records); the line says how many there were in between.
     """
 
     def __init__(
@@ -364,6 +583,8 @@ class Pipeline:
         give_up_after: float | None = None,
         sink_timeout: float = 60.0,
         tick_interval: float = 1.0,
+        dead_letter_dir: str | Path | None = None,
+        log_interval: float = 30.0,
     ) -> None:
         check_sinks(sinks)
         if batch_frames < 1 or batch_records < 1:
@@ -389,6 +610,9 @@ class Pipeline:
         self.give_up_after = give_up_after
         self.sink_timeout = sink_timeout
         self.tick_interval = tick_interval
+        self.log_interval = log_interval
+        chosen_dir = dead_letter_dir if dead_letter_dir is not None else spool_dir
+        self.dead_letter_dir = None if chosen_dir is None else Path(chosen_dir)
         self.space = asyncio.Event()
         self._stop = asyncio.Event()
         self._stopped_by = "end_of_input"
@@ -416,6 +640,7 @@ class Pipeline:
             for i, s in enumerate(sinks)
         ]
         self._auditors = [s for s in sinks if isinstance(s, FailureAuditor)]
+        self._rejection_auditors = [s for s in sinks if isinstance(s, RejectionAuditor)]
 
     # -- control ----------------------------------------------------------------------------
 
@@ -447,6 +672,7 @@ class Pipeline:
                 "spool_pending": r.spool.pending_records if r.spool is not None else 0,
                 "lost": rep.lost,
                 "failures": rep.failures,
+                "rejected": rep.rejected,
                 "error": rep.error,
             }
         return {
@@ -465,6 +691,18 @@ class Pipeline:
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(self.sink_timeout):
                         await a.audit_failure(sink, error, records=records, action=action)
+
+    async def audit_rejected(
+        self, sink: str, *, reason: str, key: str, error: str, dead_letter: str | None
+    ) -> None:
+        """Record a refused record in every audit log but the refusing sink's own."""
+        for a in self._rejection_auditors:
+            if a.name != sink:
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(self.sink_timeout):
+                        await a.audit_rejected(
+                            sink, reason=reason, key=key, error=error, dead_letter=dead_letter
+                        )
 
     # -- run --------------------------------------------------------------------------------
 
@@ -510,6 +748,7 @@ class Pipeline:
             r.report.lost += int(self.ring.stats()["sinks"][r.report.name]["dropped"])
             if r.spool is not None:
                 r.report.spool_pending = r.spool.pending_records
+            r.log_outcome()
         if self._source_error is not None:
             raise self._source_error
         return self.report

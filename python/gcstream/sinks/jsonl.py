@@ -3,7 +3,10 @@
 Each line is the core's JSON Lines encoding (schema version 1, see ``gcstream._core.encode_jsonl``):
 ``{"v":1,"type":"utterance","key":"utterance/c/-/u","conversation_id":...}``. Text is already
 redacted. Failures of other sinks are audited in the same file as
-``{"v":1,"type":"sink_failure","sink":"influx","error":"...","records":12,"action":"spooled","at_ms":...}``.
+``{"v":1,"type":"sink_failure","sink":"influx","error":"...","records":12,"action":"spooled","at_ms":...}``,
+and each record another sink refused for good as ``{"v":1,"type":"sink_rejected","sink":"webhook",
+"reason":"http_422","key":"utterance/...","error":"...","dead_letter":"spool/webhook.rejected.jsonl",
+"at_ms":...}``. This sink itself never refuses a record: its failures are the disk's (transient).
 
 Files: the live file is ``path``; rotation renames it to ``{stem}.{UTC time}.{n}{suffix}`` beside it
 (``audit.20260321T011012Z.1.jsonl``) and starts a new one. Nothing is ever deleted.
@@ -153,16 +156,22 @@ class JsonlSink:
     async def audit_failure(self, sink: str, error: str, *, records: int, action: str) -> None:
         """Append a ``sink_failure`` line (never raises: the audit of a failure must not fail the
         pipeline; a failing audit log reports its own errors through its writes)."""
-        entry = {
-            "v": 1,
-            "type": "sink_failure",
-            "sink": sink,
-            "error": error,
-            "records": records,
-            "action": action,
-            "at_ms": time.time_ns() // 1_000_000,
-        }
-        data = (json.dumps(entry, separators=(",", ":")) + "\n").encode()
+        await self._audit(
+            {"type": "sink_failure", "sink": sink, "error": error, "records": records, "action": action}
+        )
+
+    async def audit_rejected(
+        self, sink: str, *, reason: str, key: str, error: str, dead_letter: str | None
+    ) -> None:
+        """Append a ``sink_rejected`` line (never raises, like :meth:`audit_failure`)."""
+        await self._audit(
+            {"type": "sink_rejected", "sink": sink, "reason": reason, "key": key, "error": error}
+            | {"dead_letter": dead_letter}
+        )
+
+    async def _audit(self, entry: dict[str, object]) -> None:
+        line = {"v": 1, **entry, "at_ms": time.time_ns() // 1_000_000}
+        data = (json.dumps(line, separators=(",", ":")) + "\n").encode()
         async with self._lock:
             try:
                 await asyncio.to_thread(self._append_sync, data)
