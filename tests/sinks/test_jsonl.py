@@ -81,6 +81,21 @@ async def test_unwritable_directory_is_a_clear_error(tmp_path: Path) -> None:
             await sink.open()
 
 
+async def test_a_failure_audited_before_the_first_write_is_kept(tmp_path: Path) -> None:
+    # The pipeline opens a sink on its first write; another sink may fail before that.
+    path = tmp_path / "audit.jsonl"
+    sink = JsonlSink(path)
+    async with asyncio.timeout(TIMEOUT):
+        await sink.audit_failure("webhook", "webhook: HTTP 503", records=3, action="spooled")
+        await sink.open()
+        await sink.write(records(1, 2))
+        await sink.aclose()
+        await sink.audit_failure("webhook", "after the run", records=1, action="spooled")
+    lines = _lines(path)
+    assert lines[0]["type"] == "sink_failure" and lines[0]["records"] == 3
+    assert len(lines) == 1 + len(records(1, 2))  # and nothing after the close
+
+
 async def test_failures_of_other_sinks_are_audited(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     sink = JsonlSink(path)

@@ -85,6 +85,7 @@ class JsonlSink:
         self.fsync_interval = fsync_interval
         self.dedup_keys = dedup_keys
         self._file: FileIO | None = None
+        self._closed = False
         self._size = 0
         self._opened_at = 0.0
         self._last_fsync = 0.0
@@ -97,15 +98,19 @@ class JsonlSink:
     # -- protocol ---------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Create the directory, reload recent keys, open the live file for appending.
+        """Create the directory, reload recent keys, open the live file for appending (once: an
+        audit entry may have opened it already).
 
         Raises:
             SinkError: The file cannot be created or read (permission, missing disk, ...).
         """
-        try:
-            await asyncio.to_thread(self._open_sync)
-        except OSError as e:
-            raise fail(self.name, f"cannot open audit log {self.path}", e) from e
+        async with self._lock:
+            if self._file is not None:
+                return
+            try:
+                await asyncio.to_thread(self._open_sync)
+            except OSError as e:
+                raise fail(self.name, f"cannot open audit log {self.path}", e) from e
 
     async def write(self, batch: Sequence[Record]) -> None:
         """Append the records whose keys were not written yet.
@@ -146,6 +151,7 @@ class JsonlSink:
     async def aclose(self) -> None:
         """Flush and close the live file."""
         async with self._lock:
+            self._closed = True
             f, self._file = self._file, None
             if f is not None:
                 try:
@@ -174,6 +180,10 @@ class JsonlSink:
         data = (json.dumps(line, separators=(",", ":")) + "\n").encode()
         async with self._lock:
             try:
+                # Another sink can fail before the pipeline first writes to this one: open now
+                # rather than drop the entry (not after aclose: the run is over then).
+                if self._file is None and not self._closed:
+                    await asyncio.to_thread(self._open_sync)
                 await asyncio.to_thread(self._append_sync, data)
             except OSError:
                 return
