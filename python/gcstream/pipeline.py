@@ -378,6 +378,7 @@ class _SinkRunner:
 
     def fail(self, message: str) -> None:
         """Detach for good: the other sinks keep going."""
+        log.error("sink %s detached: %s", self.sink.name, _short(message), extra={"sink": self.sink.name})
         self.report.state = "failed"
         self.report.error = message
         self.report.lost += self.p.ring.detach(self.i)
