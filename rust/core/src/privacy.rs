@@ -1559,21 +1559,7 @@ mod tests {
     #[test]
     fn interim_text_masks_a_number_being_spoken() {
         let mut p = Privacy::new(PrivacyConfig::default()).unwrap();
-        let mut partial = Partial {
-            conversation_id: "c".into(),
-            communication_id: None,
-            utterance_id: "u".into(),
-            channel: "EXTERNAL".into(),
-            text: "it is four one one one".into(),
-            confidence: 1.0,
-            start_ms: 0,
-            end_ms: 0,
-            received_at_ms: 0,
-            flags: Vec::new(),
-            state: "interim".into(),
-        };
-        p.partial(&mut partial);
-        assert_eq!(partial.text, "it is [PENDING]");
+        assert_eq!(shown(&mut p, "it is four one one one"), "it is [PENDING]");
     }
 
     /// The interim text `p` shows for `text`.
