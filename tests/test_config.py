@@ -111,6 +111,17 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
         ("[sinks.influx]\nenabled = true\n", "sinks.influx", "org and bucket"),
         ('[sinks.influx]\nenabled = true\napi = "v1"\n', "sinks.influx", "database"),
         ('[sinks.webhook]\nenabled = true\nurl = "ftp://x"\n', "sinks.webhook", "http"),
+        (
+            '[sinks.webhook]\nenabled = true\nurl = "https://svc:pw-77@kb.example.com/in"\ntoken = "t"\n',
+            "sinks.webhook",
+            "give one of them",
+        ),
+        (
+            '[sinks.influx]\nenabled = true\nurl = "http://admin:pw-77@127.0.0.1:8086"\n'
+            'org = "o"\nbucket = "b"\ntoken = "t"\n',
+            "sinks.influx",
+            "give one of them",
+        ),
         ('[sinks.jsonl]\nfsync = "sometimes"\n', "sinks.jsonl.fsync", "always"),
         ("[sinks.sqlite]\nenabeld = true\n", "sinks.sqlite.enabeld", "unknown setting"),
         ('[gates]\nlatency_policy = "ignore"\n', "gates.latency_policy", "flag"),
@@ -139,6 +150,7 @@ def test_invalid_settings_name_the_field(tmp_path: Path, toml: str, field: str |
     with pytest.raises(ConfigError) as e:
         load_config(write(tmp_path, toml), env=env)
     assert words in str(e.value)
+    assert "pw-77" not in str(e.value)
     if field is not None:
         assert e.value.field == field
         assert field in str(e.value)

@@ -58,7 +58,7 @@ from pydantic import (
 )
 
 from gcstream.exceptions import ConfigError
-from gcstream.logging import mask_urls, register_secret, url_secrets
+from gcstream.logging import mask_urls, register_secret, url_has_credentials, url_secrets
 from gcstream.settings import ENV_PREFIX as GENESYS_ENV_PREFIX
 from gcstream.settings import GenesysSettings, load_settings
 
@@ -244,6 +244,9 @@ class SqliteSinkConfig(_Model):
     durable: bool = Field(default=False, description="fsync at every commit (synchronous=FULL).")
 
 
+_TWO_CREDENTIALS = "url carries credentials (user:password@) and token is set too; give one of them"
+
+
 class InfluxSinkConfig(_Model):
     """InfluxDB (line protocol over HTTP, v1 or v2 API)."""
 
@@ -265,6 +268,8 @@ class InfluxSinkConfig(_Model):
             raise ValueError("api = 'v2' needs org and bucket")
         if self.enabled and self.api == "v1" and not self.database:
             raise ValueError("api = 'v1' needs database")
+        if self.enabled and self.api == "v2" and self.token is not None and url_has_credentials(self.url):
+            raise ValueError(_TWO_CREDENTIALS)
         return self
 
 
@@ -287,6 +292,8 @@ class WebhookSinkConfig(_Model):
     def _url(self) -> WebhookSinkConfig:
         if self.enabled and not re.match(r"^https?://", self.url):
             raise ValueError("url must be an http:// or https:// URL")
+        if self.enabled and self.token is not None and url_has_credentials(self.url):
+            raise ValueError(_TWO_CREDENTIALS)
         return self
 
 

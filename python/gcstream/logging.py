@@ -45,6 +45,7 @@ __all__ = [
     "mask_urls",
     "register_secret",
     "scrub",
+    "url_has_credentials",
     "url_secrets",
 ]
 
@@ -99,6 +100,12 @@ def _split_url(url: str) -> tuple[urllib.parse.SplitResult, str | None] | None:
     except ValueError:  # not a URL after all (a bad port, a stray bracket): nothing to mask
         return None
     return (parts, password) if parts.scheme and parts.netloc else None
+
+
+def url_has_credentials(url: str) -> bool:
+    """Whether ``url`` carries user info (``user@`` or ``user:password@``)."""
+    split = _split_url(url)
+    return split is not None and "@" in split[0].netloc
 
 
 def url_secrets(url: str) -> list[str]:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from aiohttp import web
 from gcstream import Utterance
-from gcstream.exceptions import SinkRejectedError
+from gcstream.exceptions import ConfigError, SinkRejectedError
 from gcstream.sinks.influx import InfluxSink
 
 from sinks.services import Service, influx_query, records, utterances, victoria_export
@@ -63,6 +63,13 @@ async def test_v2_api_on_victoria_metrics(victoria: Service) -> None:
     samples = sum(len(s["values"]) for s in got)
     assert samples == len(utts)
     assert {s["metric"]["conversation"] for s in got} == {u.conversation_id for u in utts}
+
+
+def test_v2_credentials_in_the_url_beside_a_token_are_refused_at_construction() -> None:
+    with pytest.raises(ConfigError, match="give one of them"):
+        InfluxSink("http://admin:pw@127.0.0.1:8086", org="o", bucket="b", token="tok")
+    InfluxSink("http://admin:pw@127.0.0.1:8086", org="o", bucket="b")
+    InfluxSink("http://admin:pw@127.0.0.1:8086", api="v1", database="cc", username="u", password="p")
 
 
 async def test_down_server_fails_after_retries() -> None:

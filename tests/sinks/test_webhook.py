@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from gcstream import Utterance
-from gcstream.exceptions import SinkError, SinkRejectedError
+from gcstream.exceptions import ConfigError, SinkError, SinkRejectedError
 from gcstream.sinks._http import RetryPolicy
 from gcstream.sinks.webhook import WebhookSink
 
@@ -66,6 +66,15 @@ async def test_one_lane_failing_fails_the_batch_after_the_others_finish(webhook:
 def test_concurrency_must_be_positive() -> None:
     with pytest.raises(ValueError, match="concurrency"):
         WebhookSink("http://127.0.0.1:9/hook", concurrency=0)
+
+
+def test_credentials_in_the_url_beside_a_token_are_refused_at_construction() -> None:
+    # aiohttp cannot send both: every request would fail and be retried for ever.
+    with pytest.raises(ConfigError, match="give one of them") as e:
+        WebhookSink("http://svc:pw-77@127.0.0.1:9/hook", token="tk-88")
+    assert "pw-77" not in str(e.value) and "tk-88" not in str(e.value)
+    WebhookSink("http://svc:pw-77@127.0.0.1:9/hook")  # either one alone is fine
+    WebhookSink("http://127.0.0.1:9/hook", token="tk-88")
 
 
 async def test_retries_5xx_then_opens_the_circuit(webhook: Webhook) -> None:

@@ -25,17 +25,30 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from gcstream.exceptions import SinkError
+from gcstream.exceptions import ConfigError, SinkError
 from gcstream.genesys.retry import Backoff, parse_retry_after
-from gcstream.logging import mask_url
+from gcstream.logging import mask_url, url_has_credentials
 from gcstream.sinks import describe_failure, fail
 
-__all__ = ["CircuitBreaker", "Refused", "RetryPolicy", "post_with_retries"]
+__all__ = ["CircuitBreaker", "Refused", "RetryPolicy", "check_one_credential", "post_with_retries"]
 
 RETRYABLE_4XX = frozenset({408, 425, 429})
 """4xx statuses worth another try (timeout, too early, rate limited); every 5xx is too."""
 ENDPOINT_REFUSES_US = frozenset({401, 403, 404, 405, 407})
 """4xx statuses about our credentials or the URL, not about the request's content."""
+
+
+def check_one_credential(url: str, *, token_set: bool, setting: str = "token") -> None:
+    """Refuse a URL with ``user:password@`` beside a token: aiohttp sends the URL's credentials as
+    Basic auth and cannot also send the token's header, so every request would fail.
+
+    Raises:
+        ConfigError: Both are given (the message names neither value).
+    """
+    if token_set and url_has_credentials(url):
+        raise ConfigError(
+            "the URL carries credentials (user:password@) and a token is set too; give one of them", setting
+        )
 
 
 class Refused(SinkError):

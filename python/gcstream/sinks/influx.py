@@ -34,7 +34,7 @@ import aiohttp
 from gcstream._core import Utterance, encode_line_protocol
 from gcstream.exceptions import ConfigError, SinkRejectedError
 from gcstream.sinks import fail
-from gcstream.sinks._http import Refused, RetryPolicy, post_with_retries
+from gcstream.sinks._http import Refused, RetryPolicy, check_one_credential, post_with_retries
 
 if TYPE_CHECKING:
     from gcstream._core import _Record as Record
@@ -100,6 +100,7 @@ class InfluxSink:
             raise ConfigError(f"unknown InfluxDB api {api!r}; expected v1 or v2", "api")
         if batch_points < 1:
             raise ConfigError("batch_points must be >= 1", "batch_points")
+        check_one_credential(url, token_set=api == "v2" and bool(token))
         self.url = url.rstrip("/")
         self.api = api
         self.measurement = measurement

@@ -42,7 +42,7 @@ import aiohttp
 from gcstream._core import Utterance, encode_jsonl, record_keys
 from gcstream.exceptions import SinkError, SinkRejectedError
 from gcstream.sinks import fail
-from gcstream.sinks._http import CircuitBreaker, Refused, RetryPolicy, post_with_retries
+from gcstream.sinks._http import CircuitBreaker, Refused, RetryPolicy, check_one_credential, post_with_retries
 
 if TYPE_CHECKING:
     from gcstream._core import _Record as Record
@@ -81,6 +81,7 @@ class WebhookSink:
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        check_one_credential(url, token_set=bool(token))
         self.url = url
         self.concurrency = concurrency
         self.name = name
