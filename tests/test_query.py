@@ -122,6 +122,15 @@ async def test_limit(store: Path) -> None:
         search(store, Query(limit=0))
 
 
+@pytest.mark.parametrize("odd", ["what?mode=rwc", "take#2", "100%25 done"])
+def test_a_store_path_with_uri_characters_is_read_as_a_path(store: Path, tmp_path: Path, odd: str) -> None:
+    moved = tmp_path / odd / "gc.db"
+    moved.parent.mkdir()
+    store.rename(moved)
+    assert len(search(moved, Query())) == 4
+    assert not (tmp_path / "what").exists()  # no store created at the path cut short by "?"
+
+
 def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no SQLite store"):
         search(tmp_path / "none.db", Query())

@@ -98,7 +98,8 @@ class StoreLayout:
 def _connect(db: Path) -> sqlite3.Connection:
     if not db.is_file():
         raise ConfigError(f"no SQLite store at {db} (run `gcstream demo` or give --db)", field="db")
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    # As a URI, percent-encoded: a "?" or "#" in the path would otherwise start the query or fragment.
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
     try:
         # SQLite reads the file only at the first statement: a file that is not a database (an
         # audit log given by mistake) or cannot be read fails here, with the store named.
