@@ -134,6 +134,8 @@ def _ground_truth(result: object) -> list[dict[str, object]]:
         ),
         ("http://admin:influxpw@127.0.0.1:8086", "http://admin:***@127.0.0.1:8086"),
         ("nats://u:p%40ss@127.0.0.1:4222", "nats://u:***@127.0.0.1:4222"),
+        ("nats://s3cr3tTOKEN@127.0.0.1:4222", "nats://***@127.0.0.1:4222"),  # NATS token auth
+        ("https://APIKEY-123@kb.example.com/in", "https://***@kb.example.com/in"),
         ("http://h/w?db=cc&u=me&p=pw123;sig=abc#f", "http://h/w?db=cc&u=me&p=***;sig=***#f"),
         (
             "http://h/x?access_token=t0k&X-Amz-Signature=s1g",
@@ -148,6 +150,8 @@ def test_urls_are_shown_without_their_credentials(url: str, shown: str) -> None:
     assert mask_urls(f"webhook: {url} failed") == f"webhook: {shown} failed"
     for secret in url_secrets(url):
         assert secret not in shown
+    if "@" in url:
+        assert url_secrets(url), "the user info's secret is registered too"
 
 
 def test_url_credentials_are_masked_in_log_lines(log_stream: io.StringIO) -> None:

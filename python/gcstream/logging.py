@@ -115,6 +115,8 @@ def url_secrets(url: str) -> list[str]:
     if split is None:
         return []
     parts, password = split
+    if password is None and "@" in parts.netloc:  # a token as the user info (nats://TOKEN@host)
+        password = parts.netloc.rpartition("@")[0]
     found = [password, urllib.parse.unquote(password)] if password else []
     for pair in re.split(r"[&;]", parts.query):
         name, eq, value = pair.partition("=")
@@ -124,8 +126,9 @@ def url_secrets(url: str) -> list[str]:
 
 
 def mask_url(url: str) -> str:
-    """``url`` with the password of its user info and secret-looking query values replaced by
-    ``***``: ``https://svc:***@kb.example.com/ingest?api_key=***&v=1``. Anything that is not a URL
+    """``url`` with the password of its user info (or the user info itself when it has no password:
+    ``nats://***@host``, a token) and secret-looking query values replaced by ``***``:
+    ``https://svc:***@kb.example.com/ingest?api_key=***&v=1``. Anything that is not a URL
     comes back as it is."""
     split = _split_url(url)
     if split is None:
@@ -136,6 +139,8 @@ def mask_url(url: str) -> str:
         userinfo, _, host = netloc.rpartition("@")
         user = userinfo.partition(":")[0]
         netloc = f"{user}:{MASK}@{host}"
+    elif "@" in netloc:  # user info alone is the credential: a NATS token, an API key as user
+        netloc = f"{MASK}@{netloc.rpartition('@')[2]}"
     pairs = []
     for pair in re.split(r"([&;])", parts.query):
         name, eq, value = pair.partition("=")
