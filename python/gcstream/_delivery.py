@@ -292,7 +292,7 @@ class SinkRunner:
             self.next_retry = time.monotonic() + self.backoff.next_delay()
             return False
         except OSError as e:
-            message = f"{self.sink.name}: cannot spool to {self.spool.directory} ({type(e).__name__}: {e})"
+            message = describe_failure(self.sink.name, f"cannot spool to {self.spool.directory}", e)
             await self.p.audit(self.sink.name, message, records=len(records), action="failed")
             self.fail(message)
             return False
@@ -368,7 +368,7 @@ class SinkRunner:
                 async with asyncio.timeout(self.p.sink_timeout):
                     await self.sink.flush()
             except Exception as e:
-                self.report.error = f"{self.sink.name}: flush failed ({type(e).__name__}: {e})"
+                self.report.error = describe_failure(self.sink.name, "flush failed", e)
         self.report.state = "drained"
 
     def log_outcome(self) -> None:
@@ -416,6 +416,6 @@ class SinkRunner:
                 self.p.ring.advance(self.i, len(batch))
                 return
             except (OSError, SpoolFull) as e:
-                self.report.error = f"{self.sink.name}: could not spool at shutdown ({e})"
+                self.report.error = describe_failure(self.sink.name, "could not spool at shutdown", e)
         self.report.lost += len(wanted)
         self.p.ring.advance(self.i, len(batch))

@@ -58,14 +58,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 import time
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from gcstream._aio import cancel_and_wait
 from gcstream._core import Engine, Partial, Ring, Utterance
@@ -74,14 +73,9 @@ from gcstream.exceptions import ConfigError
 from gcstream.sinks import FailureAuditor, RejectionAuditor, Sink, check_sinks
 from gcstream.sinks.spool import Spool, SpoolFsync, SpoolFullPolicy
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = ["Pipeline", "PipelineReport", "SinkReport"]
 
 FullPolicy = Literal["backpressure", "drop_newest", "drop_oldest"]
-
-log = logging.getLogger("gcstream.pipeline")
 
 
 def _now_ms() -> int:
