@@ -247,6 +247,11 @@ class SqliteSinkConfig(_Model):
 _TWO_CREDENTIALS = "url carries credentials (user:password@) and token is set too; give one of them"
 
 
+def _given(secret: SecretStr | None) -> bool:
+    """Whether a secret is set to something (an empty token sends no header, as in the sinks)."""
+    return secret is not None and bool(secret.get_secret_value())
+
+
 class InfluxSinkConfig(_Model):
     """InfluxDB (line protocol over HTTP, v1 or v2 API)."""
 
@@ -268,7 +273,7 @@ class InfluxSinkConfig(_Model):
             raise ValueError("api = 'v2' needs org and bucket")
         if self.enabled and self.api == "v1" and not self.database:
             raise ValueError("api = 'v1' needs database")
-        if self.enabled and self.api == "v2" and self.token is not None and url_has_credentials(self.url):
+        if self.enabled and self.api == "v2" and _given(self.token) and url_has_credentials(self.url):
             raise ValueError(_TWO_CREDENTIALS)
         return self
 
@@ -292,7 +297,7 @@ class WebhookSinkConfig(_Model):
     def _url(self) -> WebhookSinkConfig:
         if self.enabled and not re.match(r"^https?://", self.url):
             raise ValueError("url must be an http:// or https:// URL")
-        if self.enabled and self.token is not None and url_has_credentials(self.url):
+        if self.enabled and _given(self.token) and url_has_credentials(self.url):
             raise ValueError(_TWO_CREDENTIALS)
         return self
 
