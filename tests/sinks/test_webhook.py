@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from gcstream import Utterance
 from gcstream.exceptions import ConfigError, SinkError, SinkRejectedError
-from gcstream.sinks._http import RetryPolicy
+from gcstream.sinks._http import Refused, RetryPolicy
 from gcstream.sinks.webhook import WebhookSink
 
 from sinks.services import Webhook, records, utterances
@@ -97,9 +97,10 @@ async def test_retries_5xx_then_opens_the_circuit(webhook: Webhook) -> None:
 async def test_wrong_token_is_not_retried(webhook: Webhook) -> None:
     sink = WebhookSink(webhook.url, token="wrong", retry=FAST)
     await sink.open()
-    with pytest.raises(SinkError, match="HTTP 401"):
+    with pytest.raises(SinkError, match="HTTP 401") as e:
         async with asyncio.timeout(TIMEOUT):
             await sink.write(records(1, 1))
+    assert not isinstance(e.value, SinkRejectedError | Refused)  # an outage: the record is not set aside
     assert webhook.attempts == 1
     await sink.aclose()
 
