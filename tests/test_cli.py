@@ -89,6 +89,18 @@ def test_check_config_errors_name_the_field_and_exit_2(tmp_path: Path) -> None:
     assert "client_secret is required" in r.stderr
 
 
+def test_check_config_refuses_a_pattern_the_engine_cannot_compile(tmp_path: Path) -> None:
+    cfg = tmp_path / "gcstream.toml"
+    cfg.write_text(
+        '[genesys]\nregion = "us-east-1"\nclient_id = "x"\nqueues = ["q"]\n'
+        '[[redaction.custom]]\nname = "EMP"\npattern = "(?<=x)y"\n'
+    )
+    r = gcstream("check-config", str(cfg), env={"GENESYS_CLOUD_CLIENT_SECRET": "s3"})
+    assert r.returncode == 2, r.stdout
+    assert "configuration error" in r.stderr and "pattern" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_query_on_a_missing_store_is_a_clean_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -513,7 +513,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     _require_targets(cfg)  # what `gcstream run` refuses is an error here too
-    cfg.engine_kwargs()  # options the installed engine lacks are errors too
+    gcstream.Engine(**cfg.engine_kwargs())  # what the engine refuses (a pattern Rust cannot compile) too
     if args.format == "json":
         sys.stdout.write(json.dumps(describe(cfg), indent=2) + "\n")
     else:
