@@ -309,7 +309,10 @@ async def test_start_interval_staggers_the_calls_and_they_end(make_sim: SimFacto
     assert set(starts) == set(ends)
     begun = sorted(starts.values())
     assert len(begun) == 3
-    assert all(0.4 <= b - a <= 1.5 for a, b in itertools.pairwise(begun)), begun
+    # Starts follow a fixed schedule, 0.5 s apart: a start the loop ran late narrows the gap to
+    # the next one, so only the span of the whole schedule and the upper bound are checked.
+    assert all(0 < b - a <= 1.5 for a, b in itertools.pairwise(begun)), begun
+    assert 0.4 <= begun[-1] - begun[0] <= 3.0, begun
     # 30 simulated seconds a call on average: 1.5 s here (generous bounds for a loaded machine).
     lengths = [ends[cid] - t for cid, t in starts.items()]
     assert all(0.9 <= x <= 3.0 for x in lengths), lengths
