@@ -266,6 +266,11 @@ class InfluxSinkConfig(_Model):
     password: SecretStr | None = None
     measurement: str = "utterance"
     batch_points: int = Field(default=5000, ge=1)
+    max_split_requests: int = Field(
+        default=128,
+        ge=0,
+        description="Most requests a write spends bisecting a refused request down to the refused points.",
+    )
 
     @model_validator(mode="after")
     def _target(self) -> InfluxSinkConfig:

@@ -108,6 +108,7 @@ def build_sinks(cfg: GcstreamConfig) -> list[Any]:
                 password=i.password.get_secret_value() if i.password else None,
                 measurement=i.measurement,
                 batch_points=i.batch_points,
+                max_split_requests=i.max_split_requests,
             )
         )
     if s.webhook.enabled:

@@ -22,11 +22,18 @@ A request refused with any other 4xx (400 "field type conflict", 413 "too large"
 in halves and each half sent again, down to single points, so only the points the server really
 refuses are reported (:class:`~gcstream.exceptions.SinkRejectedError`) and set aside by the
 pipeline; the rest of the batch is written. Resending is harmless: a point overwrites itself.
+Halves are sent breadth first, at most ``max_split_requests`` of them per write: a batch the
+server refuses point by point (a schema change, say) costs a bounded number of requests rather
+than two per point, so the write still ends within the pipeline's ``sink_timeout``. Ranges still
+refused when the budget is spent are reported as refused whole (their points go to the dead-letter
+file with the others, nothing is dropped) and the error says so.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import aiohttp
@@ -56,6 +63,8 @@ class InfluxSink:
         password: v1 password.
         measurement: Measurement name.
         batch_points: Most points per request.
+        max_split_requests: Most requests one write spends bisecting refused requests; what is
+            still refused after them is reported as refused whole.
         retry: Retry policy per request.
         name: The sink's name in the pipeline.
         session: An aiohttp session to use (default: one owned by the sink).
@@ -76,6 +85,7 @@ class InfluxSink:
         password: str | None = None,
         measurement: str = "utterance",
         batch_points: int = 5000,
+        max_split_requests: int = 128,
         retry: RetryPolicy | None = None,
         name: str = "influx",
         session: aiohttp.ClientSession | None = None,
@@ -100,11 +110,14 @@ class InfluxSink:
             raise ConfigError(f"unknown InfluxDB api {api!r}; expected v1 or v2", "api")
         if batch_points < 1:
             raise ConfigError("batch_points must be >= 1", "batch_points")
+        if max_split_requests < 0:
+            raise ConfigError("max_split_requests must be >= 0", "max_split_requests")
         check_one_credential(url, token_set=api == "v2" and bool(token))
         self.url = url.rstrip("/")
         self.api = api
         self.measurement = measurement
         self.batch_points = batch_points
+        self.max_split_requests = max_split_requests
         self.retry = retry or RetryPolicy()
         self.name = name
         self._session = session
@@ -134,52 +147,54 @@ class InfluxSink:
             return
         # One line per utterance, in order (the encoder escapes newlines inside values).
         lines = data.splitlines(keepends=True)
-        positions = [i for i, r in enumerate(batch) if type(r) is Utterance]
-        refused: dict[int, str] = {}
-        why: list[str] = []
+        split = _Split(budget=self.max_split_requests)
         for i in range(0, len(lines), self.batch_points):
-            end = min(i + self.batch_points, len(lines))
-            await self._post(session, lines, i, end, refused=refused, why=why)
-        if refused:
+            await self._post(session, lines, i, min(i + self.batch_points, len(lines)), split)
+        if split.refused:
+            positions = [i for i, r in enumerate(batch) if type(r) is Utterance]
+            note = ""
+            if split.unsplit:
+                note = (
+                    f"; {split.unsplit} of them in requests refused whole, not bisected further"
+                    f" after max_split_requests={self.max_split_requests}"
+                )
             raise SinkRejectedError(
-                f"{why[0]} ({len(refused)} of {len(lines)} points refused)",
+                f"{split.first} ({len(split.refused)} of {len(lines)} points refused{note})",
                 sink=self.name,
-                rejected={positions[line]: reason for line, reason in refused.items()},
+                rejected={positions[line]: reason for line, reason in split.refused.items()},
             )
 
     async def _post(
-        self,
-        session: aiohttp.ClientSession,
-        lines: list[bytes],
-        start: int,
-        end: int,
-        *,
-        refused: dict[int, str],
-        why: list[str],
+        self, session: aiohttp.ClientSession, lines: list[bytes], start: int, end: int, split: _Split
     ) -> None:
-        """POST ``lines[start:end]``; a refused request is bisected to find the refused lines."""
-        self.counters["requests"] += 1
-        try:
-            await post_with_retries(
-                session,
-                self.url + self._path,
-                sink=self.name,
-                data=b"".join(lines[start:end]),
-                headers=self._headers,
-                params=self._params,
-                policy=self.retry,
-                counters=self.counters,
-            )
-        except Refused as e:
-            if end - start == 1:
-                refused[start] = e.reason
-                why.append(str(e))
-                return
-            mid = (start + end) // 2
-            await self._post(session, lines, start, mid, refused=refused, why=why)
-            await self._post(session, lines, mid, end, refused=refused, why=why)
-            return
-        self.counters["points"] += end - start
+        """POST ``lines[start:end]``; a refused request is bisected, breadth first and within
+        ``split.budget`` more requests, to find the refused lines."""
+        ranges = deque([(start, end)])
+        while ranges:
+            lo, hi = ranges.popleft()
+            self.counters["requests"] += 1
+            try:
+                await post_with_retries(
+                    session,
+                    self.url + self._path,
+                    sink=self.name,
+                    data=b"".join(lines[lo:hi]),
+                    headers=self._headers,
+                    params=self._params,
+                    policy=self.retry,
+                    counters=self.counters,
+                )
+            except Refused as e:
+                split.first = split.first or str(e)
+                if hi - lo > 1 and split.budget >= 2:
+                    split.budget -= 2
+                    mid = (lo + hi) // 2
+                    ranges += [(lo, mid), (mid, hi)]
+                else:
+                    split.refused.update(dict.fromkeys(range(lo, hi), e.reason))
+                    split.unsplit += hi - lo if hi - lo > 1 else 0
+                continue
+            self.counters["points"] += hi - lo
 
     async def flush(self) -> None:
         """Nothing is buffered between writes."""
@@ -189,3 +204,20 @@ class InfluxSink:
         if self._own_session and self._session is not None:
             await self._session.close()
         self._session = None
+
+
+@dataclass
+class _Split:
+    """What one write's bisection has found so far.
+
+    Attributes:
+        budget: Requests it may still spend on halves.
+        refused: Line -> reason class, for every line refused (alone or in a range refused whole).
+        first: The first refusal's message.
+        unsplit: Lines refused in ranges the budget left whole.
+    """
+
+    budget: int
+    refused: dict[int, str] = field(default_factory=dict)
+    first: str = ""
+    unsplit: int = 0
