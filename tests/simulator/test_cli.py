@@ -23,9 +23,30 @@ def test_add_arguments_and_bad_faults(capsys: pytest.CaptureFixture[str]) -> Non
     args = p.parse_args(["--seed", "3", "--faults", "bogus"])
     assert cli.run(args) == 2
     assert "unknown fault" in capsys.readouterr().err
+    assert cli.run(p.parse_args(["--faults", "drop:p=abc"])) == 2
+    assert "fault 'drop': p='abc'" in capsys.readouterr().err
     cfg = cli.config_from_args(p.parse_args(["--client-id", "a", "--client-secret", "b", "--rate", "5"]))
     assert cfg.clients[0].client_id == "a"
     assert cfg.rate == 5
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--expires-in", "-5"], "expires_in) must be >= 1 second"),
+        (["--expires-in", "0"], "expires_in) must be >= 1 second"),
+        (["--max-conversations", "-1"], "max_conversations must be >= 0"),
+        (["--conversation-duration", "0"], "conversation_duration must be > 0"),
+        (["--time-scale", "-2"], "time_scale must be > 0"),
+    ],
+)
+def test_values_the_simulator_cannot_honour_exit_2(
+    option: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p = argparse.ArgumentParser()
+    cli.add_arguments(p)
+    assert cli.run(p.parse_args(option)) == 2
+    assert message in capsys.readouterr().err
 
 
 async def test_cli_serves_and_writes_ground_truth(tmp_path: Path) -> None:

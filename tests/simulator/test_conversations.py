@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -203,3 +204,19 @@ def test_fault_spec_grammar() -> None:
     for bad in ("explode", "dup:p=2", "drop:every", "stall:bogus=1", "drop:every=-1s", "evict:n=1"):
         with pytest.raises(ValueError, match=r"fault|duration|unknown"):
             FaultPlan.parse(bad)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("drop:p=abc", "fault 'drop': p='abc', expected a probability from 0 to 1"),
+        ("dup:p=2", "fault 'dup': p must be in [0, 1]"),
+        ("stall:every=soon", "fault 'stall': every='soon', expected a number or a duration"),
+        ("drop:every=0", "fault 'drop': every must be > 0"),
+        ("closing:warn=maybe", "fault 'closing': warn='maybe', expected true or false"),
+        ("429:burst=lots", "fault '429': burst='lots', expected a number or a duration"),
+    ],
+)
+def test_a_bad_fault_value_names_the_fault_and_key(spec: str, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
+        FaultPlan.parse(spec)

@@ -130,8 +130,14 @@ class SimulatorConfig:
         """
         if not self.clients:
             raise ValueError("at least one OAuth client is required")
+        if any(c.expires_in < 1 for c in self.clients):
+            raise ValueError("a token lifetime (expires_in) must be >= 1 second")
         if self.conversations < 0:
             raise ValueError("conversations must be >= 0")
+        if self.max_conversations is not None and self.max_conversations < 0:
+            raise ValueError("max_conversations must be >= 0")
+        if not self.conversation_duration > 0:
+            raise ValueError("conversation_duration must be > 0")
         if self.start_interval is not None and self.start_interval < 0:
             raise ValueError("start_interval must be >= 0")
         if self.time_scale <= 0:

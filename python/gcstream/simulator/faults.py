@@ -89,6 +89,10 @@ def parse_duration(text: str) -> float:
     return value * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
 
 
+_EXPECTED: Final = {"p": "a probability from 0 to 1", "warn": "true or false"}
+"""What a fault key takes, for the error message (the others take durations or counts)."""
+
+
 def _parse_bool(text: str) -> bool:
     low = text.strip().lower()
     if low in {"1", "true", "yes", "on"}:
@@ -150,24 +154,30 @@ class FaultPlan:
                 key = key.strip().lower()
                 if not eq:
                     raise ValueError(f"fault {name!r}: expected KEY=VALUE, got {part!r}")
-                if key == "p":
-                    p = float(value)
-                    if not 0.0 <= p <= 1.0:
-                        raise ValueError(f"fault {name!r}: p must be in [0, 1]")
-                elif key == "every":
-                    every = parse_duration(value)
-                    if every <= 0:
-                        raise ValueError(f"fault {name!r}: every must be > 0")
-                elif key == "after":
-                    after = parse_duration(value)
-                elif key in _KEYS[name]:
-                    params[key] = value.strip()
-                    if key == "warn":
-                        _parse_bool(value)
-                    elif key in {"for", "grace", "bytes", "n", "burst", "count", "status", "retry"}:
-                        parse_duration(value)
-                else:
+                if key not in {"p", "every", "after"} and key not in _KEYS[name]:
                     raise ValueError(f"fault {name!r}: unknown key {key!r}")
+                try:
+                    if key == "p":
+                        p = float(value)
+                    elif key == "every":
+                        every = parse_duration(value)
+                    elif key == "after":
+                        after = parse_duration(value)
+                    else:
+                        params[key] = value.strip()
+                        if key == "warn":
+                            _parse_bool(value)
+                        elif key in {"for", "grace", "bytes", "n", "burst", "count", "status", "retry"}:
+                            parse_duration(value)
+                except ValueError:
+                    # float() would say only "could not convert string to float".
+                    expected = _EXPECTED.get(key, "a number or a duration such as 250ms, 30s or 2m")
+                    given = f"{key}={value.strip()!r}"
+                    raise ValueError(f"fault {name!r}: {given}, expected {expected}") from None
+                if p is not None and not 0.0 <= p <= 1.0:
+                    raise ValueError(f"fault {name!r}: p must be in [0, 1]")
+                if every is not None and every <= 0:
+                    raise ValueError(f"fault {name!r}: every must be > 0")
             if p is None and every is None and after is None:
                 after = 0.0
             items.append(FaultItem(name, p, every, after, params))
