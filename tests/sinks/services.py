@@ -179,10 +179,16 @@ def victoria_lines_read(url: str) -> int:
     return 0
 
 
-def start_nats(tmp: Path, port: int | None = None) -> Service:
+def start_nats(tmp: Path, port: int | None = None, *, max_payload: int | None = None) -> Service:
+    """``nats-server -js``; ``max_payload`` (bytes, headers included) goes in a config file, as the
+    server has no flag for it."""
     binary = need("nats-server", "nats-server")
     port = port or free_port()
     cmd = [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(tmp / "js")]
+    if max_payload is not None:
+        conf = tmp / "nats-server.conf"
+        conf.write_text(f"max_payload: {max_payload}\n")
+        cmd += ["-c", str(conf)]
     svc = start(cmd, tmp, port, None, "nats-server")
     svc.url = f"nats://127.0.0.1:{port}"
     return svc
@@ -331,8 +337,9 @@ def webhook_server(tmp_path: Path) -> Iterator[Service]:
 # -- data -----------------------------------------------------------------------------------
 
 
-def frame(conv: str, i: int, *, text: str | None = None) -> bytes:
-    """One real-shaped Notifications transcription message with one final utterance."""
+def frame(conv: str, i: int, *, text: str | None = None, decorated: str | None = None) -> bytes:
+    """One real-shaped Notifications transcription message with one final utterance; the decorated
+    transcript is ``decorated``, else ``text``."""
     body = {
         "topicName": f"v2.conversations.{conv}.transcription",
         "version": "2",
@@ -354,7 +361,7 @@ def frame(conv: str, i: int, *, text: str | None = None) -> bytes:
                             "offsetMs": i * 1000,
                             "durationMs": 900,
                             "transcript": text or f'utterance {i} with a "quote", comma and = sign',
-                            "decoratedTranscript": text or f"Utterance {i}.",
+                            "decoratedTranscript": decorated or text or f"Utterance {i}.",
                             "words": [
                                 {
                                     "word": "utterance",

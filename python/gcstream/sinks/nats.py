@@ -12,10 +12,14 @@ The connection is made lazily: a server that is down at start-up, or goes away, 
 (the pipeline spools) until it is back.
 
 Errors: no connection, a timeout or a server-side failure is transient (the pipeline retries or
-spools). A record larger than the server's ``max_payload`` is refused for good (``too_large``):
-the others are published and the refused ones reported
-(:class:`~gcstream.exceptions.SinkRejectedError`). (A publish JetStream itself refuses is seen as
-a missing acknowledgement: nats-py's asynchronous publish never fails its future with the error.)
+spools). A record whose message is larger than the server's ``max_payload`` is refused for good
+(``too_large``): the others are published and the refused ones reported
+(:class:`~gcstream.exceptions.SinkRejectedError`). The size is what the server counts: the
+``Nats-Msg-Id`` header block and the payload together. nats-py checks the payload alone, and the
+server answers a message over the limit with ``-ERR 'Maximum Payload Violation'`` and closes the
+connection, which would look like an outage on every retry. (A publish JetStream itself refuses is
+seen as a missing acknowledgement: nats-py's asynchronous publish never fails its future with the
+error.)
 """
 
 from __future__ import annotations
@@ -43,8 +47,21 @@ __all__ = ["NatsSink"]
 _SUBJECT_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
+# The header block of an HPUB, without the record key: the version line, the ``Nats-Msg-Id``
+# line and the blank line that ends the block, as nats-py writes them.
+_HEADER_OVERHEAD = len(b"NATS/1.0\r\nNats-Msg-Id: \r\n\r\n")
+
+
 def _token(s: str) -> str:
     return _SUBJECT_UNSAFE.sub("_", s) or "_"
+
+
+def _message_size(payload: bytes, msg_id: str) -> int:
+    """Bytes the server counts against ``max_payload`` for a publish: headers and payload.
+
+    nats-py strips the header value before it writes it, so the stripped key is counted.
+    """
+    return _HEADER_OVERHEAD + len(msg_id.strip().encode()) + len(payload)
 
 
 class NatsSink:
@@ -167,6 +184,7 @@ class NatsSink:
         payloads = encode_jsonl(records).splitlines()
         positions = [i for i, r in enumerate(batch) if kind_of(r) in self.kinds]
         refused: dict[int, str] = {}
+        largest = 0
         async with self._lock:
             try:
                 js = await self._connect()
@@ -175,9 +193,11 @@ class NatsSink:
                     # Sent one after the other (so in order on the wire), acknowledged together.
                     futures = []
                     for j in range(i, min(i + self.window, len(records))):
-                        if max_payload and len(payloads[j]) > max_payload:
-                            # The client would raise for it on every retry, after a reserved slot.
+                        size = _message_size(payloads[j], keys[j])
+                        if max_payload and size > max_payload:
+                            # The server would close the connection on it, on every retry.
                             refused[positions[j]] = "too_large"
+                            largest = max(largest, size)
                             continue
                         msg_id = {"Nats-Msg-Id": keys[j]}
                         futures.append(
@@ -193,7 +213,7 @@ class NatsSink:
         if refused:
             raise SinkRejectedError(
                 f"{self.name}: {len(refused)} of {len(records)} records refused for good "
-                f"({', '.join(sorted(set(refused.values())))})",
+                f"(too_large: messages of up to {largest} bytes with headers; max_payload is {max_payload})",
                 sink=self.name,
                 rejected=refused,
             )
