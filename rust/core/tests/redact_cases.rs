@@ -349,6 +349,19 @@ fn tags_custom_patterns_and_errors() {
         e.message.contains("acct") && e.message.contains("does not compile"),
         "{e}"
     );
+    // One line, with the culprit's place, not the regex crate's caret diagram.
+    assert!(!e.message.contains('\n'), "{e}");
+    assert!(
+        e.message.ends_with("unclosed group (at character 5)"),
+        "{e}"
+    );
+    let e = err(custom("ahead", r"x(?=y)"));
+    assert!(!e.message.contains('\n'), "{e}");
+    assert!(
+        e.message
+            .ends_with("look-behind, is not supported (at character 2)"),
+        "{e}"
+    );
     assert_eq!(err(custom("acct", r"\d*")).field, "custom[0].pattern");
     assert_eq!(err(custom("phone", r"x")).field, "custom[0].name");
     assert_eq!(err(custom("", r"x")).field, "custom[0].name");

@@ -252,8 +252,10 @@ impl Redactor {
                 RedactConfigError::new(
                     field("pattern"),
                     format!(
-                        "pattern `{}` for `{}` does not compile: {e}",
-                        c.pattern, c.name
+                        "pattern `{}` for `{}` does not compile: {}",
+                        c.pattern,
+                        c.name,
+                        regex_error(&e)
                     ),
                 )
             })?;
@@ -566,4 +568,24 @@ fn merge(mut hits: Vec<Hit>) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// The regex crate's error on one line, for a CLI message or a log line. A syntax error is
+/// written as the pattern, a line of carets under the culprit and `error: {reason}`; this gives
+/// `{reason} (at character {n})` instead.
+fn regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let Some(reason) = text.lines().find_map(|l| l.strip_prefix("error: ")) else {
+        return text.split_whitespace().collect::<Vec<_>>().join(" ");
+    };
+    let mut lines = text.lines().skip_while(|l| !l.starts_with("    "));
+    let caret = lines.nth(1).filter(|l| l.trim_start().starts_with('^'));
+    match caret {
+        // The pattern and the carets are indented by four spaces.
+        Some(l) => format!(
+            "{reason} (at character {})",
+            l.chars().take_while(|c| *c == ' ').count() - 3
+        ),
+        None => reason.to_owned(),
+    }
 }
