@@ -45,7 +45,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -93,6 +93,9 @@ opt-in)."""
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+_M = TypeVar("_M", bound=_Model)
 
 
 class EngineConfig(_Model):
@@ -476,6 +479,9 @@ def _read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"config file {os.fspath(path)!r} is not valid TOML: {exc}", field="path") from None
 
 
+_UNKNOWN_SETTING = "unknown setting (check the spelling; see examples/gcstream.toml)"
+
+
 def _error_from(exc: ValidationError, prefix: str = "") -> ConfigError:
     first = exc.errors()[0]
     loc = [str(p) for p in first["loc"]]
@@ -485,7 +491,7 @@ def _error_from(exc: ValidationError, prefix: str = "") -> ConfigError:
         return ConfigError(str(cause), field=cause.field)
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
-        message = "unknown setting (check the spelling; see examples/gcstream.toml)"
+        message = _UNKNOWN_SETTING
     elif first["type"] == "missing":
         message = "is required"
     more = len(exc.errors()) - 1
@@ -569,23 +575,20 @@ def load_engine_kwargs(
     data = _merge(_read_toml(path) if path is not None else {}, _env_tree(env))
     unknown = sorted(set(data) - set(GcstreamConfig.model_fields))
     if unknown:
-        raise ConfigError(
-            f"{unknown[0]}: unknown setting (check the spelling; see examples/gcstream.toml)",
-            field=unknown[0],
-        )
+        raise ConfigError(f"{unknown[0]}: {_UNKNOWN_SETTING}", field=unknown[0])
+    return _engine_kwargs(
+        _validate(EngineConfig, data, "engine"),
+        _validate(GatesConfig, data, "gates"),
+        _validate(RedactionConfig, data, "redaction"),
+    )
+
+
+def _validate(model: type[_M], data: Mapping[str, Any], table: str) -> _M:
+    """One table of ``data`` as ``model``; a validation error becomes a ConfigError naming it."""
     try:
-        engine = EngineConfig.model_validate(data.get("engine", {}))
+        return model.model_validate(data.get(table, {}))
     except ValidationError as exc:
-        raise _error_from(exc, "engine") from None
-    try:
-        gates = GatesConfig.model_validate(data.get("gates", {}))
-    except ValidationError as exc:
-        raise _error_from(exc, "gates") from None
-    try:
-        redaction = RedactionConfig.model_validate(data.get("redaction", {}))
-    except ValidationError as exc:
-        raise _error_from(exc, "redaction") from None
-    return _engine_kwargs(engine, gates, redaction)
+        raise _error_from(exc, table) from None
 
 
 def _load_genesys(
