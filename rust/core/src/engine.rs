@@ -245,6 +245,8 @@ pub struct Engine {
     stats: Stats,
     events: Vec<Event>,
     released: Vec<Utterance>,
+    /// Results given a key of their own because the source named them not at all.
+    unkeyed: u64,
 }
 
 impl Engine {
@@ -281,6 +283,7 @@ impl Engine {
             stats: Stats::default(),
             events: Vec::new(),
             released: Vec::new(),
+            unkeyed: 0,
             config,
         })
     }
@@ -477,9 +480,9 @@ impl Engine {
         }
     }
 
-    fn transcript(&mut self, t: TranscriptEvent, received_at_ms: i64, out: &mut Vec<Record>) {
+    fn transcript(&mut self, mut t: TranscriptEvent, received_at_ms: i64, out: &mut Vec<Record>) {
         self.stats.transcript_events += 1;
-        let key = utterance_key(
+        let mut key = utterance_key(
             &t.conversation_id,
             t.communication_id.as_deref(),
             &t.utterance_id,
@@ -505,6 +508,19 @@ impl Engine {
             if !self.sequence(&t, n, received_at_ms, out) {
                 return;
             }
+        }
+        if t.implicit_id && t.utterance_id.is_empty() {
+            // Nothing on the wire names this result (seeds 000 and 001 without their timestamp;
+            // a repeated sequence number was caught above): it gets a key of its own, so that no
+            // other result is taken for a repeat of it. The receive time keeps a restarted
+            // engine, whose count begins again, from reusing a key a sink already holds.
+            self.unkeyed += 1;
+            t.utterance_id = format!("@{received_at_ms}#{}", self.unkeyed);
+            key = utterance_key(
+                &t.conversation_id,
+                t.communication_id.as_deref(),
+                &t.utterance_id,
+            );
         }
         // Times come from the wire: absurd ones saturate rather than wrap around.
         let start_ms = t.session_start_ms.saturating_add(t.offset_ms);

@@ -235,6 +235,59 @@ fn sequences_never_drop_an_event_they_have_not_seen() {
 }
 
 #[test]
+fn results_the_source_does_not_name_are_each_delivered() {
+    // Seed 000 without `mediaTimestamp` and seed 001 without `timestamp` or `eventSequence`:
+    // nothing on the wire tells one result from another, so none may be taken for a repeat.
+    let interaction = |text: &str| {
+        format!(r#"{{"type":"transcription","interactionId":"i1","text":"{text}","confidence":0.9,"final":true}}"#)
+            .into_bytes()
+    };
+    let media = |text: &str| {
+        format!(r#"{{"eventType":"transcription","mediaSessionId":"m","transcript":"{text}","isPartial":false}}"#)
+            .into_bytes()
+    };
+    let texts = ["hello there", "my account", "thanks"];
+    for (format, frame) in [
+        (
+            WireFormat::Interaction,
+            &interaction as &dyn Fn(&str) -> Vec<u8>,
+        ),
+        (WireFormat::Media, &media),
+    ] {
+        let mut e = Engine::new(EngineConfig::for_format(format)).unwrap();
+        let got = run(&mut e, &texts.map(frame));
+        let said: Vec<&str> = utterances(&got).iter().map(|u| u.text.as_str()).collect();
+        assert_eq!(said, texts, "{format:?}");
+        let keys: std::collections::HashSet<String> = ids(&got).into_iter().collect();
+        assert_eq!(keys.len(), texts.len(), "{format:?}: {keys:?}");
+        assert!(keys.iter().all(|k| !k.is_empty()), "{format:?}");
+        assert_eq!(e.stats().duplicates, 0, "{format:?}");
+    }
+    // With a sequence number but no timestamp, a repeated number is still caught as a repeat,
+    // and a restarted stream's reused numbers are delivered.
+    let numbered = |n: i64, text: &str| {
+        format!(
+            r#"{{"eventType":"transcription","eventSequence":{n},"mediaSessionId":"m","transcript":"{text}","isPartial":false}}"#
+        )
+    };
+    let doc = format!(
+        "[{}]",
+        [
+            numbered(1, "a"),
+            numbered(2, "b"),
+            numbered(2, "b"),
+            numbered(1, "c"),
+            numbered(2, "d")
+        ]
+        .join(",")
+    );
+    let mut e = Engine::new(EngineConfig::for_format(WireFormat::Media)).unwrap();
+    let got = run(&mut e, &[doc.into_bytes()]);
+    let said: Vec<&str> = utterances(&got).iter().map(|u| u.text.as_str()).collect();
+    assert_eq!(said, ["a", "b", "c", "d"]);
+}
+
+#[test]
 fn conversation_end_flushes_and_summarises() {
     let mut e = Engine::new(EngineConfig::default()).unwrap();
     let got = run(

@@ -138,7 +138,8 @@ pub struct TranscriptEvent {
     pub engine: Option<String>,
     /// The source has no utterance ids (seeds 000 and 001): interim results belong to the one open
     /// utterance of their (conversation, communication, channel), and `utterance_id` is a key derived
-    /// from the source (a timestamp or sequence number) used only to recognise a repeated final.
+    /// from the source (a timestamp or sequence number) used only to recognise a repeated final;
+    /// empty when the source gave neither, and the engine then gives the result a key of its own.
     pub implicit_id: bool,
     /// The source's event sequence number (seed 001 `eventSequence`), per conversation.
     pub sequence: Option<i64>,

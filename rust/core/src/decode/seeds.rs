@@ -191,11 +191,12 @@ pub(super) fn decode_media(doc: &[u8], out: &mut Vec<Event>) -> Result<(), Decod
         };
         let at = time_ms(&m.timestamp);
         let sequence = m.event_sequence.0;
-        // A restarted stream reuses sequence numbers, so the key needs the timestamp too.
-        let ts = m.timestamp.as_deref().unwrap_or_default();
-        let utterance_id = match sequence {
-            Some(n) => format!("{n}@{ts}"),
-            None => ts.to_owned(),
+        // A restarted stream reuses sequence numbers, so the key needs the timestamp too;
+        // without one it is left empty, for the engine to give the result a key of its own.
+        let utterance_id = match (sequence, m.timestamp.as_deref()) {
+            (Some(n), Some(ts)) => format!("{n}@{ts}"),
+            (None, Some(ts)) => ts.to_owned(),
+            (_, None) => String::new(),
         };
         out.push(Event::Transcript(TranscriptEvent {
             conversation_id,
