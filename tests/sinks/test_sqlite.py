@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from gcstream import Utterance
+from gcstream import ConversationUpdate, Utterance
 from gcstream.exceptions import SinkRejectedError
 from gcstream.sinks.sqlite import SqliteSink
 
@@ -84,3 +84,34 @@ async def test_a_record_the_database_refuses_is_reported_and_the_rest_stored(tmp
     assert stored == {u.utterance_id for u in utterances(recs) if "[PHONE]" not in u.text}
     assert db.execute("SELECT COUNT(*) FROM conversations").fetchone() == (2,)
     db.close()
+
+
+async def test_a_value_the_database_cannot_hold_is_refused_alone(tmp_path: Path) -> None:
+    db_path = tmp_path / "gc.db"
+    sink = SqliteSink(db_path)
+    async with asyncio.timeout(TIMEOUT):
+        await sink.open()
+    # A rule someone added that builds a value over SQLite's length limit (SQLITE_TOOBIG, which
+    # Python raises as DataError) for every utterance with a phone number.
+    db = sqlite3.connect(db_path)
+    db.execute(
+        "CREATE TRIGGER too_big BEFORE INSERT ON utterances WHEN NEW.text LIKE '%[PHONE]%' "
+        "BEGIN SELECT zeroblob(2000000000); END"
+    )
+    db.close()
+    recs = records(2, 6, phone_every=3)
+    with pytest.raises(SinkRejectedError, match="sqlite_data") as e:
+        async with asyncio.timeout(TIMEOUT):
+            await sink.write(recs)
+    poison = {i for i, r in enumerate(recs) if type(r) is Utterance and "[PHONE]" in r.text}
+    assert poison
+    assert e.value.rejected == dict.fromkeys(poison, "sqlite_data")
+    async with asyncio.timeout(TIMEOUT):
+        await sink.aclose()
+    db = sqlite3.connect(db_path)
+    stored = {r[0] for r in db.execute("SELECT utterance_id FROM utterances")}
+    assert stored == {u.utterance_id for u in utterances(recs) if "[PHONE]" not in u.text}
+    assert db.execute("SELECT COUNT(*) FROM conversations").fetchone() == (2,)
+    db.close()
+    updates = sum(type(r) is ConversationUpdate for r in recs)
+    assert sink.rows_written == len(utterances(recs)) - len(poison) + updates
