@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 from gcstream import ConversationUpdate, Utterance
 from gcstream.exceptions import SinkRejectedError
+from gcstream.sinks import decode_jsonl, encode_jsonl
 from gcstream.sinks.sqlite import SqliteSink
 
 from sinks.services import records, utterances
@@ -115,3 +117,27 @@ async def test_a_value_the_database_cannot_hold_is_refused_alone(tmp_path: Path)
     db.close()
     updates = sum(type(r) is ConversationUpdate for r in recs)
     assert sink.rows_written == len(utterances(recs)) - len(poison) + updates
+
+
+async def test_an_integer_over_64_bits_is_refused_alone(tmp_path: Path) -> None:
+    # Counts are unsigned 64-bit in a record, SQLite's INTEGER is signed: a conversation update
+    # read back from JSON Lines (a replayed dead-letter file, another tool's log) can carry a
+    # count SQLite cannot hold. That record, and only it, is refused for good.
+    recs = records(2, 3)
+    (i, update) = next((i, r) for i, r in enumerate(recs) if type(r) is ConversationUpdate)
+    line = json.loads(encode_jsonl([update]))
+    line["words"] = 2**63
+    (huge,), errors = decode_jsonl(json.dumps(line).encode() + b"\n")
+    assert not errors and huge.words == 2**63
+    batch = [*recs[:i], huge, *recs[i + 1 :]]
+    sink = SqliteSink(tmp_path / "gc.db")
+    async with asyncio.timeout(TIMEOUT):
+        await sink.open()
+        with pytest.raises(SinkRejectedError, match="sqlite_data") as e:
+            await sink.write(batch)
+        await sink.aclose()
+    assert e.value.rejected == {i: "sqlite_data"}
+    db = sqlite3.connect(tmp_path / "gc.db")
+    assert db.execute("SELECT COUNT(*) FROM utterances").fetchone() == (len(utterances(recs)),)
+    assert db.execute("SELECT MAX(words) FROM conversations").fetchone()[0] < 2**63
+    db.close()
