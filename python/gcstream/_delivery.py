@@ -229,6 +229,10 @@ class SinkRunner:
                 kept = str(letters.path)
                 self.report.dead_letter = kept
             except OSError as e:
+                # The report's error says why these records are lost (the exit line shows it).
+                self.report.error = describe_failure(
+                    name, f"cannot write the dead-letter file {letters.path}", e
+                )
                 log.error(
                     "sink %s: cannot write the dead-letter file %s (%s: %s); %d refused record(s) lost",
                     name,
@@ -248,7 +252,11 @@ class SinkRunner:
             if throttle.event():
                 n, where = (
                     throttle.logged(),
-                    f"set aside in {kept}" if kept else "not kept (no dead-letter file)",
+                    f"set aside in {kept}"
+                    if kept
+                    else "not kept (no dead-letter file)"
+                    if letters is None
+                    else "not kept (the dead-letter file cannot be written)",
                 )
                 extra = {"sink": name, "reason": reason}
                 if throttle.total == 1:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
-from gcstream import Utterance
+from gcstream import ConversationUpdate, Utterance
 from gcstream.exceptions import SinkRejectedError
+from gcstream.sinks import decode_jsonl, encode_jsonl
 from gcstream.sinks.sqlite import SqliteSink
 
 from sinks.services import records, utterances
@@ -83,4 +85,59 @@ async def test_a_record_the_database_refuses_is_reported_and_the_rest_stored(tmp
     stored = {r[0] for r in db.execute("SELECT utterance_id FROM utterances")}
     assert stored == {u.utterance_id for u in utterances(recs) if "[PHONE]" not in u.text}
     assert db.execute("SELECT COUNT(*) FROM conversations").fetchone() == (2,)
+    db.close()
+
+
+async def test_a_value_the_database_cannot_hold_is_refused_alone(tmp_path: Path) -> None:
+    db_path = tmp_path / "gc.db"
+    sink = SqliteSink(db_path)
+    async with asyncio.timeout(TIMEOUT):
+        await sink.open()
+    # A rule someone added that builds a value over SQLite's length limit (SQLITE_TOOBIG, which
+    # Python raises as DataError) for every utterance with a phone number.
+    db = sqlite3.connect(db_path)
+    db.execute(
+        "CREATE TRIGGER too_big BEFORE INSERT ON utterances WHEN NEW.text LIKE '%[PHONE]%' "
+        "BEGIN SELECT zeroblob(2000000000); END"
+    )
+    db.close()
+    recs = records(2, 6, phone_every=3)
+    with pytest.raises(SinkRejectedError, match="sqlite_data") as e:
+        async with asyncio.timeout(TIMEOUT):
+            await sink.write(recs)
+    poison = {i for i, r in enumerate(recs) if type(r) is Utterance and "[PHONE]" in r.text}
+    assert poison
+    assert e.value.rejected == dict.fromkeys(poison, "sqlite_data")
+    async with asyncio.timeout(TIMEOUT):
+        await sink.aclose()
+    db = sqlite3.connect(db_path)
+    stored = {r[0] for r in db.execute("SELECT utterance_id FROM utterances")}
+    assert stored == {u.utterance_id for u in utterances(recs) if "[PHONE]" not in u.text}
+    assert db.execute("SELECT COUNT(*) FROM conversations").fetchone() == (2,)
+    db.close()
+    updates = sum(type(r) is ConversationUpdate for r in recs)
+    assert sink.rows_written == len(utterances(recs)) - len(poison) + updates
+
+
+async def test_an_integer_over_64_bits_is_refused_alone(tmp_path: Path) -> None:
+    # Counts are unsigned 64-bit in a record, SQLite's INTEGER is signed: a conversation update
+    # read back from JSON Lines (a replayed dead-letter file, another tool's log) can carry a
+    # count SQLite cannot hold. That record, and only it, is refused for good.
+    recs = records(2, 3)
+    (i, update) = next((i, r) for i, r in enumerate(recs) if type(r) is ConversationUpdate)
+    line = json.loads(encode_jsonl([update]))
+    line["words"] = 2**63
+    (huge,), errors = decode_jsonl(json.dumps(line).encode() + b"\n")
+    assert not errors and huge.words == 2**63
+    batch = [*recs[:i], huge, *recs[i + 1 :]]
+    sink = SqliteSink(tmp_path / "gc.db")
+    async with asyncio.timeout(TIMEOUT):
+        await sink.open()
+        with pytest.raises(SinkRejectedError, match="sqlite_data") as e:
+            await sink.write(batch)
+        await sink.aclose()
+    assert e.value.rejected == {i: "sqlite_data"}
+    db = sqlite3.connect(tmp_path / "gc.db")
+    assert db.execute("SELECT COUNT(*) FROM utterances").fetchone() == (len(utterances(recs)),)
+    assert db.execute("SELECT MAX(words) FROM conversations").fetchone()[0] < 2**63
     db.close()

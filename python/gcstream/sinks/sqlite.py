@@ -59,10 +59,10 @@ backwards, so a replay of an older update cannot undo a newer one.
 
 Errors: a locked, full, read-only or missing database is transient (the pipeline retries or
 spools). A record the database refuses for good — a constraint (``IntegrityError``: a ``CHECK``
-or a trigger someone added) or a value it cannot hold (``DataError``) — fails the batch's
-transaction, so the batch is written again one record per transaction to find the refused ones;
-those are reported (:class:`~gcstream.exceptions.SinkRejectedError`) and every other record is
-stored.
+or a trigger someone added) or a value it cannot hold (``DataError``, or ``OverflowError`` for an
+integer over 64 bits) — fails the batch's transaction, so the batch is written again one record
+per transaction to find the refused ones; those are reported
+(:class:`~gcstream.exceptions.SinkRejectedError`) and every other record is stored.
 """
 
 from __future__ import annotations
@@ -86,8 +86,10 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA", "SqliteSink"]
 
 SCHEMA_VERSION: Final = 1
-_REFUSALS: Final = (sqlite3.IntegrityError, sqlite3.DataError)
-"""Errors about a record, not about the database: retrying the same record cannot help."""
+_REFUSALS: Final = (sqlite3.IntegrityError, sqlite3.DataError, OverflowError)
+"""Errors about a record, not about the database: retrying the same record cannot help.
+``OverflowError`` is Python's own refusal to bind an integer over SQLite's signed 64 bits (a
+record's counts are unsigned 64-bit)."""
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS utterances (
@@ -250,7 +252,7 @@ class SqliteSink:
                     self._write_sync(([], []), [r])
             except sqlite3.IntegrityError:
                 refused[i] = "sqlite_constraint"
-            except sqlite3.DataError:
+            except (sqlite3.DataError, OverflowError):
                 refused[i] = "sqlite_data"
         return refused
 
